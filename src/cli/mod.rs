@@ -1,0 +1,75 @@
+//! Command-line interface: one file per subcommand.
+//!
+//! Every subcommand's `run` returns `anyhow::Result<ExitCode>`. The convention for exit codes,
+//! shared by all subcommands so scripts can rely on it:
+//! - 0: done, or the check passed;
+//! - 1: the check failed / the input was rejected (the reasons are printed);
+//! - 2: usage, input or I/O error (the message says where and what to do).
+
+mod patch;
+mod set_image;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Ferry moves container images through environments by merge request.
+///
+/// Every change Ferry makes is a small, lossless edit committed to a GitOps repository.
+#[derive(Debug, Parser)]
+#[command(name = "ferry", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Set container images in a kustomization file, changing only the bytes that must change.
+    SetImage(set_image::SetImageArgs),
+    /// Apply an RFC 6902 JSON Patch to a YAML file, keeping comments and formatting.
+    Patch(patch::PatchArgs),
+}
+
+/// Exit code for "the check failed" (see the module docs).
+pub const EXIT_REJECTED: u8 = 1;
+/// Exit code for usage, input and I/O errors.
+pub const EXIT_ERROR: u8 = 2;
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::from(EXIT_ERROR)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    init_tracing();
+    let result = match cli.command {
+        Command::SetImage(args) => set_image::run(args),
+        Command::Patch(args) => patch::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// Logs go to stderr, filtered by `FERRY_LOG` (default: warnings only), so stdout stays
+/// machine-readable.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FERRY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,1 @@
+//! Plain types shared by every module. No I/O.

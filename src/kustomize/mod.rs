@@ -1,0 +1,1 @@
+//! Image specs and lossless kustomization.yaml editing.

@@ -1,0 +1,10 @@
+//! Ferry: a GitOps promotion bot driven by merge requests.
+//!
+//! The library holds everything; the `ferry` binary only parses arguments and calls in.
+//! Dependency direction (see `docs/architecture.md`): `domain` <- `yaml` <- `kustomize`
+//! <- `cli`. Pure modules do no network or git I/O.
+
+pub mod cli;
+pub mod domain;
+pub mod kustomize;
+pub mod yaml;

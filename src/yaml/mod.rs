@@ -1,0 +1,1 @@
+//! Lossless YAML: a span-keeping parser and byte-level edits.
