@@ -1,1 +1,23 @@
-//! Lossless YAML: a span-keeping parser and byte-level edits.
+//! Lossless YAML: a span-keeping parser, the document model it means, and byte-level edits
+//! driven by JSON Patch.
+//!
+//! Why our own parser: edits must change only the bytes they must, so every node needs its
+//! exact span, and every edit is verified by re-parsing, which has to be cheap enough to run
+//! on each of many edits per second.
+
+mod error;
+mod model;
+mod parse;
+mod scalar;
+mod tree;
+
+pub use error::{SyntaxError, line_col};
+pub use model::{resolve_plain, to_model};
+pub use parse::parse;
+pub use tree::{Document, Entry, Item, Kind, Mapping, Node, Scalar, ScalarStyle, Sequence, Span};
+
+/// Parses `src` and returns its model in one step.
+pub fn parse_model(src: &str) -> Result<serde_json::Value, SyntaxError> {
+    let doc = parse(src)?;
+    to_model(src, &doc)
+}

@@ -1,0 +1,161 @@
+//! The document model: what a YAML file means, as JSON values. Edits are checked against it.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Number, Value};
+
+use super::error::SyntaxError;
+use super::tree::{Document, Kind, Node, ScalarStyle};
+
+/// Special floats have no JSON form; they are kept as tagged strings no quoted scalar can
+/// produce, so that `.inf` and `".inf"` still compare different.
+const SPECIAL_FLOAT_PREFIX: &str = "\u{0}float:";
+
+/// Builds the model of a parsed document (YAML 1.2 core schema for plain scalars).
+pub fn to_model(src: &str, doc: &Document) -> Result<Value, SyntaxError> {
+    let mut anchors = HashMap::new();
+    match &doc.root {
+        Some(root) => node_value(src, root, &mut anchors),
+        None => Ok(Value::Null),
+    }
+}
+
+fn node_value(
+    src: &str,
+    node: &Node,
+    anchors: &mut HashMap<String, Value>,
+) -> Result<Value, SyntaxError> {
+    let value = match &node.kind {
+        Kind::Empty => Value::Null,
+        Kind::Scalar(scalar) => {
+            let force_string = node.tag.as_deref() == Some("!!str");
+            if scalar.style == ScalarStyle::Plain && !force_string && node.tag.is_none() {
+                resolve_plain(&scalar.value)
+            } else {
+                Value::String(scalar.value.clone())
+            }
+        }
+        Kind::Mapping(mapping) => {
+            let mut object = Map::new();
+            for entry in &mapping.entries {
+                let value = node_value(src, &entry.value, anchors)?;
+                object.insert(entry.key_str().to_owned(), value);
+            }
+            Value::Object(object)
+        }
+        Kind::Sequence(sequence) => Value::Array(
+            sequence
+                .items
+                .iter()
+                .map(|item| node_value(src, &item.node, anchors))
+                .collect::<Result<_, _>>()?,
+        ),
+        Kind::Alias(name) => anchors.get(name).cloned().ok_or_else(|| {
+            SyntaxError::at(
+                src,
+                node.span.start,
+                format!("alias `*{name}` refers to no anchor `&{name}` defined before it"),
+            )
+        })?,
+    };
+    if let Some(anchor) = &node.anchor {
+        anchors.insert(anchor.clone(), value.clone());
+    }
+    Ok(value)
+}
+
+/// What a plain scalar means under the YAML 1.2 core schema.
+pub fn resolve_plain(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
+    if let Some(number) = parse_int(text) {
+        return Value::Number(number);
+    }
+    if is_special_float(text) {
+        return Value::String(format!(
+            "{SPECIAL_FLOAT_PREFIX}{}",
+            text.to_ascii_lowercase().trim_start_matches('+')
+        ));
+    }
+    if is_float(text)
+        && let Some(number) = text.parse::<f64>().ok().and_then(Number::from_f64)
+    {
+        return Value::Number(number);
+    }
+    Value::String(text.to_owned())
+}
+
+fn parse_int(text: &str) -> Option<Number> {
+    let (negative, digits) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if let Some(hex) = text.strip_prefix("0x") {
+        return u64::from_str_radix(hex, 16).ok().map(Number::from);
+    }
+    if let Some(octal) = text.strip_prefix("0o") {
+        return u64::from_str_radix(octal, 8).ok().map(Number::from);
+    }
+    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    if negative {
+        text.parse::<i64>()
+            .ok()
+            .map(Number::from)
+            .or_else(|| text.parse::<f64>().ok().and_then(Number::from_f64))
+    } else {
+        digits
+            .parse::<u64>()
+            .ok()
+            .map(Number::from)
+            .or_else(|| digits.parse::<f64>().ok().and_then(Number::from_f64))
+    }
+}
+
+fn is_special_float(text: &str) -> bool {
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    matches!(unsigned, ".inf" | ".Inf" | ".INF") || matches!(text, ".nan" | ".NaN" | ".NAN")
+}
+
+/// `[-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?`
+fn is_float(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'-' | b'+')));
+    let int_start = i;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    let int_digits = i - int_start;
+    let mut frac_digits = 0;
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        let frac_start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        frac_digits = i - frac_start;
+    }
+    if int_digits == 0 && frac_digits == 0 {
+        return false;
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
+            i += 1;
+        }
+        let exp_start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == exp_start {
+            return false;
+        }
+    }
+    i == b.len()
+}

@@ -1,0 +1,132 @@
+//! The span tree the parser produces: every node knows the bytes it came from, so edits can
+//! replace exactly those bytes and nothing else.
+
+/// A half-open byte range `[start, end)` into the source text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Self { start, end }
+    }
+
+    pub fn empty_at(at: usize) -> Self {
+        Self { start: at, end: at }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScalarStyle {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    Literal,
+    Folded,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scalar {
+    /// The scalar's content after unquoting, unescaping and folding.
+    pub value: String,
+    pub style: ScalarStyle,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub key: Node,
+    pub value: Node,
+}
+
+impl Entry {
+    /// The key's text, for matching JSON Pointer tokens.
+    pub fn key_str(&self) -> &str {
+        match &self.key.kind {
+            Kind::Scalar(scalar) => &scalar.value,
+            _ => "",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapping {
+    pub flow: bool,
+    pub entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// Offset of the `-` indicator for block sequence items.
+    pub dash: Option<usize>,
+    pub node: Node,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sequence {
+    pub flow: bool,
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    /// A value with no text at all (`key:` followed by nothing).
+    Empty,
+    Scalar(Scalar),
+    Mapping(Mapping),
+    Sequence(Sequence),
+    Alias(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// The node's own text, without its anchor and tag. For block collections: from the first
+    /// key or `-` to the end of the last value.
+    pub span: Span,
+    pub kind: Kind,
+    pub anchor: Option<String>,
+    pub tag: Option<String>,
+}
+
+impl Node {
+    pub fn new(span: Span, kind: Kind) -> Self {
+        Self {
+            span,
+            kind,
+            anchor: None,
+            tag: None,
+        }
+    }
+
+    pub fn as_mapping(&self) -> Option<&Mapping> {
+        match &self.kind {
+            Kind::Mapping(mapping) => Some(mapping),
+            _ => None,
+        }
+    }
+
+    pub fn as_sequence(&self) -> Option<&Sequence> {
+        match &self.kind {
+            Kind::Sequence(sequence) => Some(sequence),
+            _ => None,
+        }
+    }
+
+    pub fn is_block_collection(&self) -> bool {
+        match &self.kind {
+            Kind::Mapping(mapping) => !mapping.flow,
+            Kind::Sequence(sequence) => !sequence.flow,
+            _ => false,
+        }
+    }
+}
+
+/// A parsed single-document YAML file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// `None` for a document with no content (only comments, or empty).
+    pub root: Option<Node>,
+    /// The line break the file uses, kept for inserted lines.
+    pub newline: &'static str,
+}
