@@ -5,12 +5,16 @@
 //! exact span, and every edit is verified by re-parsing, which has to be cheap enough to run
 //! on each of many edits per second.
 
+mod edit;
+mod emit;
 mod error;
 mod model;
 mod parse;
 mod scalar;
 mod tree;
 
+pub use edit::{EditError, apply_patch};
+pub use emit::plain_is_safe;
 pub use error::{SyntaxError, line_col};
 pub use model::{resolve_plain, to_model};
 pub use parse::parse;
