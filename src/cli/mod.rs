@@ -8,6 +8,7 @@
 
 mod patch;
 mod set_image;
+mod write;
 
 use std::process::ExitCode;
 

@@ -34,6 +34,13 @@ pub enum EditError {
     Verification { detail: String },
 }
 
+impl EditError {
+    /// Whether the message starts with a `line:col` position.
+    pub fn has_position(&self) -> bool {
+        matches!(self, EditError::Syntax(_) | EditError::Unsupported { .. })
+    }
+}
+
 /// One primitive change, addressed by decoded JSON Pointer tokens.
 #[derive(Debug, Clone)]
 enum Change {
@@ -53,7 +60,17 @@ struct Splice {
 pub fn apply_patch(src: &str, ops: &[PatchOperation]) -> Result<String, EditError> {
     let doc = parse(src)?;
     let before = to_model(src, &doc)?;
-    let (changes, intended) = plan(&before, ops)?;
+    apply_patch_parsed(src, doc, &before, ops)
+}
+
+/// [`apply_patch`] for a caller that has already parsed `src` into `doc` and its model.
+pub fn apply_patch_parsed(
+    src: &str,
+    doc: Document,
+    before: &Value,
+    ops: &[PatchOperation],
+) -> Result<String, EditError> {
+    let (changes, intended) = plan(before, ops)?;
     if changes.is_empty() {
         return Ok(src.to_owned());
     }

@@ -13,7 +13,7 @@ mod parse;
 mod scalar;
 mod tree;
 
-pub use edit::{EditError, apply_patch};
+pub use edit::{EditError, apply_patch, apply_patch_parsed};
 pub use emit::plain_is_safe;
 pub use error::{SyntaxError, line_col};
 pub use model::{resolve_plain, to_model};
