@@ -27,8 +27,24 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Set container images in a kustomization file, changing only the bytes that must change.
+    ///
+    /// SPEC forms (as `kustomize edit set image`):
+    ///   NAME:TAG  NAME@DIGEST  NAME:TAG@DIGEST
+    ///   NAME=NEWNAME  NAME=NEWNAME:TAG  NAME=NEWNAME@DIGEST  NAME=NEWNAME:TAG@DIGEST  NAME=:TAG
+    /// `*` as NEWNAME, TAG or DIGEST keeps the value the entry has. A tag is looked for only
+    /// after the last `/`, so `localhost:5000/app` has no tag. Specs apply in order, in one write.
+    ///
+    /// Unlike kustomize, fields a spec does not mention are kept (NAME:TAG keeps newName).
+    /// Setting only a tag drops a pinned digest; setting only a digest drops the tag.
+    /// Comments, key order, quoting, indentation and line ends are kept byte for byte.
+    ///
+    /// Exit codes: 0 done (or up to date), 1 `--check` found a change, 2 bad input.
+    #[command(verbatim_doc_comment)]
     SetImage(set_image::SetImageArgs),
     /// Apply an RFC 6902 JSON Patch to a YAML file, keeping comments and formatting.
+    ///
+    /// Supports add, remove, replace, move, copy and test. Only the bytes of the nodes the
+    /// patch touches change; the result is re-parsed and checked before anything is written.
     Patch(patch::PatchArgs),
 }
 

@@ -10,10 +10,6 @@ use super::write::{WriteArgs, finish, in_file};
 use crate::kustomize::file;
 use crate::yaml;
 
-/// Apply an RFC 6902 JSON Patch to a YAML file, keeping comments and formatting.
-///
-/// Supports add, remove, replace, move, copy and test. Only the bytes of the nodes the patch
-/// touches change; the result is re-parsed and checked before anything is written.
 #[derive(Debug, Args)]
 pub struct PatchArgs {
     /// The YAML file to patch.

@@ -8,15 +8,7 @@ use super::write::{WriteArgs, finish, in_file};
 use crate::kustomize::render::{self, Target};
 use crate::kustomize::{ImageSpec, Kustomization, KustomizeError, file};
 
-/// Set container images in a kustomization file, changing only the bytes that must change.
-///
-/// SPEC forms (as `kustomize edit set image`): NAME=NEWNAME:TAG, NAME=NEWNAME@DIGEST,
-/// NAME=NEWNAME:TAG@DIGEST, NAME=NEWNAME, NAME:TAG, NAME@DIGEST, NAME:TAG@DIGEST, NAME=:TAG.
-/// `*` as NEWNAME, TAG or DIGEST keeps the value the entry has. Specs apply in order, in one
-/// write. Unlike kustomize, fields a spec does not mention are kept (NAME:TAG keeps newName);
-/// setting only a tag drops a pinned digest, setting only a digest drops the tag.
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
 pub struct SetImageArgs {
     /// A kustomization file, or a directory holding kustomization.yaml, kustomization.yml or
     /// Kustomization.

@@ -116,9 +116,13 @@ pub fn plain_is_safe(text: &str, flow: bool) -> bool {
     };
     let looks_numeric = text.bytes().any(|c| c.is_ascii_digit()) && {
         let unsigned = text.trim_start_matches(['+', '-']).to_ascii_lowercase();
-        let number_like = unsigned.bytes().all(|c| c.is_ascii_digit() || b"._:+-e".contains(&c));
+        let number_like = unsigned
+            .bytes()
+            .all(|c| c.is_ascii_digit() || b"._:+-e".contains(&c));
         let radix = ["0x", "0o", "0b"].iter().any(|p| unsigned.starts_with(p));
-        let date_like = text.len() >= 5 && text.as_bytes()[..4].iter().all(u8::is_ascii_digit) && text.as_bytes()[4] == b'-';
+        let date_like = text.len() >= 5
+            && text.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+            && text.as_bytes()[4] == b'-';
         number_like || radix || date_like
     };
     let yaml11_word = matches!(
