@@ -55,6 +55,12 @@ impl<'a> Fields<'a> {
         })
     }
 
+    /// Points "missing key" errors at `pos` (the section's name) instead of its first key.
+    pub fn at(mut self, pos: Pos) -> Self {
+        self.pos = pos;
+        self
+    }
+
     pub fn get(&self, key: &str) -> Option<&'a Node> {
         debug_assert!(self.known.contains(&key), "key {key} not declared");
         self.entries
