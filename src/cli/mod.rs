@@ -7,6 +7,8 @@
 //! - 2: usage, input or I/O error (the message says where and what to do).
 
 mod patch;
+mod plan;
+mod policy;
 mod set_image;
 
 use std::process::ExitCode;
@@ -29,6 +31,10 @@ pub enum Command {
     SetImage(set_image::SetImageArgs),
     /// Apply an RFC 6902 JSON Patch to a YAML file, keeping comments and formatting.
     Patch(patch::PatchArgs),
+    /// Check promotion policy files.
+    Policy(policy::PolicyArgs),
+    /// Show the promotions a webhook event would trigger (dry run).
+    Plan(plan::PlanArgs),
 }
 
 /// Exit code for "the check failed" (see the module docs).
@@ -53,6 +59,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::SetImage(args) => set_image::run(args),
         Command::Patch(args) => patch::run(args),
+        Command::Policy(args) => policy::run(args),
+        Command::Plan(args) => plan::run(args),
     };
     match result {
         Ok(code) => code,
