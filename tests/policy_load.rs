@@ -169,3 +169,45 @@ fn images_outside_the_registries_and_bad_names() {
         );
     insta::assert_snapshot!(errors(&text));
 }
+
+#[test]
+fn from_cycles_are_found() {
+    let text = format!(
+        "{BASE}{}",
+        r#"
+  staging: { gate: auto, from: production }
+  production: { gate: auto, from: staging }
+"#
+    );
+    assert_eq!(
+        errors(&text),
+        "policies/promotion.yaml:16:3: error[cycle]: `from` goes round in a cycle: staging -> production -> staging\n  help: remove `from` from one of these environments"
+    );
+}
+
+mod never_panics {
+    use proptest::prelude::*;
+
+    use super::EXAMPLE;
+
+    proptest! {
+        #[test]
+        fn on_any_text(text in "\\PC{0,400}") {
+            let _ = ferry::policy::parse("p.yaml", &text);
+            let _ = ferry::policy::event::parse(&text);
+        }
+
+        #[test]
+        fn on_the_example_with_a_slice_cut_out(start in 0usize..2000, len in 1usize..40) {
+            let start = start.min(EXAMPLE.len());
+            let end = (start + len).min(EXAMPLE.len());
+            if EXAMPLE.is_char_boundary(start) && EXAMPLE.is_char_boundary(end) {
+                let text = format!("{}{}", &EXAMPLE[..start], &EXAMPLE[end..]);
+                if let Err(diags) = ferry::policy::parse("p.yaml", &text) {
+                    prop_assert!(!diags.is_empty());
+                    prop_assert!(diags.iter().all(|d| d.pos.line >= 1));
+                }
+            }
+        }
+    }
+}
