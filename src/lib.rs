@@ -7,4 +7,5 @@
 pub mod cli;
 pub mod domain;
 pub mod kustomize;
+pub mod policy;
 pub mod yaml;

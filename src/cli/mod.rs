@@ -7,6 +7,8 @@
 //! - 2: usage, input or I/O error (the message says where and what to do).
 
 mod patch;
+mod plan;
+mod policy;
 mod set_image;
 mod write;
 
@@ -46,6 +48,10 @@ pub enum Command {
     /// Supports add, remove, replace, move, copy and test. Only the bytes of the nodes the
     /// patch touches change; the result is re-parsed and checked before anything is written.
     Patch(patch::PatchArgs),
+    /// Check promotion policy files.
+    Policy(policy::PolicyArgs),
+    /// Show the promotions a webhook event would trigger (dry run).
+    Plan(plan::PlanArgs),
 }
 
 /// Exit code for "the check failed" (see the module docs).
@@ -70,6 +76,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::SetImage(args) => set_image::run(args),
         Command::Patch(args) => patch::run(args),
+        Command::Policy(args) => policy::run(args),
+        Command::Plan(args) => plan::run(args),
     };
     match result {
         Ok(code) => code,

@@ -3,3 +3,10 @@
 pub mod image;
 
 pub use image::{Digest, ImageName, ImageRef, ImageRefError, Tag};
+pub mod event;
+pub mod names;
+pub mod source;
+
+pub use event::SourceEvent;
+pub use names::{EnvironmentName, NameError, ServiceName};
+pub use source::{CommitSha, GitRef, ProjectPath, Source, SourceError, UserId};
