@@ -35,6 +35,18 @@ impl KustomizeError {
             KustomizeError::Shape { .. } => true,
         }
     }
+
+    /// The 1-based line the error is about, when it has one.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            KustomizeError::Edit(EditError::Syntax(err)) => Some(err.line),
+            KustomizeError::Edit(EditError::Unsupported { location, .. }) => {
+                location.split(':').next().and_then(|l| l.parse().ok())
+            }
+            KustomizeError::Shape { line, .. } => Some(*line),
+            KustomizeError::Edit(_) => None,
+        }
+    }
 }
 
 /// One entry of `images:` as the file has it.

@@ -257,7 +257,11 @@ mod tests {
         for (text, expected) in cases {
             let parsed = ImageSpec::parse(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(parsed, expected, "{text}");
-            assert_eq!(parsed.to_string(), text, "round trip");
+            assert_eq!(
+                ImageSpec::parse(&parsed.to_string()).unwrap(),
+                parsed,
+                "round trip of {text}"
+            );
         }
     }
 

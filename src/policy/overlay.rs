@@ -1,8 +1,9 @@
 //! Reading the `images:` entries of an overlay's kustomization.
 //!
-//! This is the one place that parses kustomizations for policy checks; when the lossless
-//! kustomize editor lands, its parser replaces the body of [`overlay_images`] so that a file
-//! the image setter cannot edit is exactly a file the policy refuses.
+//! This is the one place that parses kustomizations for policy checks. The lossless editor's
+//! parser runs first, so that a file the image setter cannot edit is a file the policy refuses;
+//! the entries themselves are then read with the stricter typed rules below (a tag YAML reads
+//! as a number must be quoted).
 
 use super::node::{Node, Value};
 
@@ -38,6 +39,14 @@ pub struct Unreadable {
 
 /// The `images:` entries of a kustomization (none when it has no `images:`).
 pub fn overlay_images(text: &str) -> Result<Vec<OverlayImage>, Unreadable> {
+    if !text.trim().is_empty()
+        && let Err(error) = crate::kustomize::Kustomization::parse(text)
+    {
+        return Err(Unreadable {
+            line: error.line().unwrap_or(1) as u64,
+            message: format!("the image setter cannot edit this file: {error}"),
+        });
+    }
     let root: Node = serde_saphyr::from_str(text).map_err(|error| Unreadable {
         line: error.location().map_or(1, |l| l.line()),
         message: format!("not valid YAML: {}", error.without_snippet()),
@@ -133,5 +142,20 @@ mod tests {
         assert!(overlay_images("images:\n  - newTag: v1\n").is_err());
         assert!(overlay_images("images: [\n").is_err());
         assert_eq!(overlay_images("").unwrap(), Vec::new());
+    }
+
+    #[test]
+    fn refuses_valid_yaml_the_lossless_editor_does_not_edit() {
+        let complex_key = overlay_images("resources: []\n? [a, b]\n: c\n").unwrap_err();
+        assert_eq!(complex_key.line, 2);
+        assert!(
+            complex_key
+                .message
+                .contains("the image setter cannot edit this file"),
+            "{}",
+            complex_key.message
+        );
+        let twice = overlay_images("images:\n- name: web\n- name: web\n").unwrap_err();
+        assert_eq!(twice.line, 3);
     }
 }
