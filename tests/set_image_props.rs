@@ -141,9 +141,9 @@ prop_compose! {
         if images_first {
             images_lines = (lines.len(), lines.len() + images.len());
             lines.extend(images);
-            lines.extend(other.drain(..));
+            lines.append(&mut other);
         } else {
-            lines.extend(other.drain(..));
+            lines.append(&mut other);
             images_lines = (lines.len(), lines.len() + images.len());
             lines.extend(images);
         }
