@@ -214,11 +214,19 @@ fn pointer(tokens: &[&str]) -> PointerBuf {
 /// The JSON Patch that applies `specs` to a kustomization model, each spec seeing the result
 /// of the ones before it.
 pub fn image_ops(model: &Value, specs: &[ImageSpec]) -> Result<Vec<PatchOperation>, String> {
-    let mut model = model.clone();
+    if let [spec] = specs {
+        return spec_ops(model, spec);
+    }
+    // Only `images` is planned on, so only it is copied.
+    let mut images = Map::new();
+    if let Some(list) = model.get("images") {
+        images.insert("images".to_owned(), list.clone());
+    }
+    let mut images = Value::Object(images);
     let mut all = Vec::new();
     for spec in specs {
-        let ops = spec_ops(&model, spec)?;
-        json_patch::patch(&mut model, &ops)
+        let ops = spec_ops(&images, spec)?;
+        json_patch::patch(&mut images, &ops)
             .map_err(|err| format!("internal error planning `{spec}`: {err}"))?;
         all.extend(ops);
     }

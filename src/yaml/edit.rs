@@ -84,10 +84,10 @@ pub fn apply_patch_parsed(
             detail: format!("the result is not valid YAML: {err}"),
         })?;
     }
-    let after = to_model(&text, &doc).map_err(|err| EditError::Verification {
-        detail: err.to_string(),
-    })?;
-    if after != intended {
+    if !super::model::matches(&text, &doc, &intended) {
+        let after = to_model(&text, &doc).map_err(|err| EditError::Verification {
+            detail: err.to_string(),
+        })?;
         return Err(EditError::Verification {
             detail: format!(
                 "first difference at `{}`",
@@ -119,20 +119,9 @@ fn plan(before: &Value, ops: &[PatchOperation]) -> Result<(Vec<Change>, Value), 
     let mut model = before.clone();
     let mut changes = Vec::new();
     for (index, op) in ops.iter().enumerate() {
-        let mut next = model.clone();
-        json_patch::patch(&mut next, std::slice::from_ref(op)).map_err(|err| EditError::Patch {
-            index,
-            op: op_name(op),
-            path: op.path().to_string(),
-            message: match err.kind {
-                json_patch::PatchErrorKind::TestFailed => {
-                    "the value there is not the expected one".to_owned()
-                }
-                _ => {
-                    "the path does not exist in the document; check the keys and indexes".to_owned()
-                }
-            },
-        })?;
+        // Changes are read off the model before the operation; `json_patch` then applies it in
+        // place (atomically: a failed operation leaves the model as it was).
+        let planned = changes.len();
         match op {
             PatchOperation::Test(_) => {}
             PatchOperation::Add(add) => {
@@ -158,7 +147,21 @@ fn plan(before: &Value, ops: &[PatchOperation]) -> Result<(Vec<Change>, Value), 
                 add_changes(&model, tokens(&copy.path), value, &mut changes);
             }
         }
-        model = next;
+        if let Err(err) = json_patch::patch(&mut model, std::slice::from_ref(op)) {
+            changes.truncate(planned);
+            return Err(EditError::Patch {
+                index,
+                op: op_name(op),
+                path: op.path().to_string(),
+                message: match err.kind {
+                    json_patch::PatchErrorKind::TestFailed => {
+                        "the value there is not the expected one".to_owned()
+                    }
+                    _ => "the path does not exist in the document; check the keys and indexes"
+                        .to_owned(),
+                },
+            });
+        }
     }
     Ok((changes, model))
 }

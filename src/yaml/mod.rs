@@ -18,7 +18,9 @@ pub use emit::plain_is_safe;
 pub use error::{SyntaxError, line_col};
 pub use model::{resolve_plain, to_model};
 pub use parse::parse;
-pub use tree::{Document, Entry, Item, Kind, Mapping, Node, Scalar, ScalarStyle, Sequence, Span};
+pub use tree::{
+    Document, Entry, Item, Kind, Mapping, Node, Props, Scalar, ScalarStyle, Sequence, Span,
+};
 
 /// Parses `src` and returns its model in one step.
 pub fn parse_model(src: &str) -> Result<serde_json::Value, SyntaxError> {

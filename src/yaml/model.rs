@@ -28,8 +28,7 @@ fn node_value(
     let value = match &node.kind {
         Kind::Empty => Value::Null,
         Kind::Scalar(scalar) => {
-            let force_string = node.tag.as_deref() == Some("!!str");
-            if scalar.style == ScalarStyle::Plain && !force_string && node.tag.is_none() {
+            if scalar.style == ScalarStyle::Plain && node.tag().is_none() {
                 resolve_plain(&scalar.value)
             } else {
                 Value::String(scalar.value.clone())
@@ -58,10 +57,85 @@ fn node_value(
             )
         })?,
     };
-    if let Some(anchor) = &node.anchor {
-        anchors.insert(anchor.clone(), value.clone());
+    if let Some(anchor) = node.anchor() {
+        anchors.insert(anchor.to_owned(), value.clone());
     }
     Ok(value)
+}
+
+/// Whether the document means exactly `expected`, checked without building its model (this
+/// runs after every edit). Documents with aliases take the slow path through [`to_model`].
+pub fn matches(src: &str, doc: &Document, expected: &Value) -> bool {
+    match &doc.root {
+        None => expected.is_null(),
+        Some(root) if has_alias(root) => to_model(src, doc).is_ok_and(|model| &model == expected),
+        Some(root) => node_matches(root, expected),
+    }
+}
+
+fn has_alias(node: &Node) -> bool {
+    match &node.kind {
+        Kind::Alias(_) => true,
+        Kind::Mapping(mapping) => mapping.entries.iter().any(|e| has_alias(&e.value)),
+        Kind::Sequence(sequence) => sequence.items.iter().any(|i| has_alias(&i.node)),
+        Kind::Empty | Kind::Scalar(_) => false,
+    }
+}
+
+fn node_matches(node: &Node, expected: &Value) -> bool {
+    match (&node.kind, expected) {
+        (Kind::Empty, Value::Null) => true,
+        (Kind::Scalar(scalar), _) => {
+            let as_string = scalar.style != ScalarStyle::Plain || node.tag().is_some();
+            match expected {
+                Value::String(text) if as_string => *text == scalar.value,
+                _ if as_string => false,
+                // A plain scalar means its own text exactly when it resolves to no other type.
+                Value::String(text) => *text == scalar.value && plain_is_string(&scalar.value),
+                _ => resolve_plain(&scalar.value) == *expected,
+            }
+        }
+        (Kind::Mapping(mapping), Value::Object(map)) => {
+            mapping.entries.len() == map.len()
+                && mapping.entries.iter().all(|e| {
+                    map.get(e.key_str())
+                        .is_some_and(|v| node_matches(&e.value, v))
+                })
+        }
+        (Kind::Sequence(sequence), Value::Array(items)) => {
+            sequence.items.len() == items.len()
+                && sequence
+                    .items
+                    .iter()
+                    .zip(items)
+                    .all(|(i, v)| node_matches(&i.node, v))
+        }
+        _ => false,
+    }
+}
+
+/// Whether a plain scalar is a string under the YAML 1.2 core schema (no allocation).
+fn plain_is_string(text: &str) -> bool {
+    !matches!(
+        text,
+        "" | "~"
+            | "null"
+            | "Null"
+            | "NULL"
+            | "true"
+            | "True"
+            | "TRUE"
+            | "false"
+            | "False"
+            | "FALSE"
+    ) && parse_int(text).is_none()
+        && !is_special_float(text)
+        && !(is_float(text)
+            && text
+                .parse::<f64>()
+                .ok()
+                .and_then(Number::from_f64)
+                .is_some())
 }
 
 /// What a plain scalar means under the YAML 1.2 core schema.

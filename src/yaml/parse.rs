@@ -116,15 +116,18 @@ impl<'a> Parser<'a> {
     /// indentation, which YAML forbids and which would make columns ambiguous.
     fn skip_to_token(&mut self) -> Result<(), SyntaxError> {
         loop {
-            let line_start = self.line_start(self.pos);
-            let indentation_only = self.b[line_start..self.pos].iter().all(|&c| c == b' ');
             let blanks_from = self.pos;
             self.skip_blanks();
             match self.peek() {
                 Some(b'#') => self.pos = self.line_end(self.pos),
                 Some(c) if is_break(c) => self.skip_line_break(),
                 Some(_) => {
-                    if indentation_only && self.b[blanks_from..self.pos].contains(&b'\t') {
+                    let tab = self.b[blanks_from..self.pos].contains(&b'\t');
+                    if tab
+                        && self.b[self.line_start(blanks_from)..blanks_from]
+                            .iter()
+                            .all(|&c| c == b' ')
+                    {
                         return Err(self.error(
                             blanks_from,
                             "tab character used for indentation; YAML allows only spaces there",
@@ -211,8 +214,7 @@ impl<'a> Parser<'a> {
                     self.pos = after;
                     Node::new(Span::empty_at(after), Kind::Empty)
                 };
-                node.anchor = anchor;
-                node.tag = tag;
+                node.set_props(anchor, tag);
                 return Ok(node);
             }
         }
@@ -270,8 +272,7 @@ impl<'a> Parser<'a> {
                 self.scalar_continuation(first, parent_indent)?
             }
         };
-        node.anchor = anchor;
-        node.tag = tag;
+        node.set_props(anchor, tag);
         Ok(node)
     }
 
@@ -932,8 +933,7 @@ impl<'a> Parser<'a> {
                 node
             }
         };
-        node.anchor = anchor;
-        node.tag = tag;
+        node.set_props(anchor, tag);
         Ok(node)
     }
 

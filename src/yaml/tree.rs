@@ -85,6 +85,12 @@ pub struct Node {
     /// key or `-` to the end of the last value.
     pub span: Span,
     pub kind: Kind,
+    /// Anchor and tag, boxed because almost no node has them and nodes should stay small.
+    pub props: Option<Box<Props>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Props {
     pub anchor: Option<String>,
     pub tag: Option<String>,
 }
@@ -94,9 +100,20 @@ impl Node {
         Self {
             span,
             kind,
-            anchor: None,
-            tag: None,
+            props: None,
         }
+    }
+
+    pub fn anchor(&self) -> Option<&str> {
+        self.props.as_ref().and_then(|p| p.anchor.as_deref())
+    }
+
+    pub fn tag(&self) -> Option<&str> {
+        self.props.as_ref().and_then(|p| p.tag.as_deref())
+    }
+
+    pub fn set_props(&mut self, anchor: Option<String>, tag: Option<String>) {
+        self.props = (anchor.is_some() || tag.is_some()).then(|| Box::new(Props { anchor, tag }));
     }
 
     pub fn as_mapping(&self) -> Option<&Mapping> {
