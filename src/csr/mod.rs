@@ -1,0 +1,7 @@
+//! Cluster client certificates from CSRs: policy, validation rules, signing, kubeconfigs and
+//! the ledger. Pure: no network or git I/O (reading the CA key file is the only I/O, and the
+//! CLI or server decides where it comes from).
+
+pub mod duration;
+pub mod names;
+pub mod policy;
