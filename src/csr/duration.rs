@@ -80,7 +80,7 @@ impl fmt::Display for Ttl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let units = [(7 * 86_400, "w"), (86_400, "d"), (3600, "h"), (60, "m")];
         for (size, name) in units {
-            if self.seconds % size == 0 {
+            if self.seconds.is_multiple_of(size) {
                 return write!(f, "{}{name}", self.seconds / size);
             }
         }
