@@ -5,3 +5,10 @@
 pub mod duration;
 pub mod names;
 pub mod policy;
+pub mod check;
+pub mod extensions;
+pub mod key;
+pub mod pem;
+pub mod signature;
+pub mod subject;
+pub mod verdict;
