@@ -40,7 +40,9 @@ pub fn every_cluster(policy: &CsrPolicy) -> Vec<ClusterRequest> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cluster `{0}` is not in the CSR policy; use one of the clusters listed under `clusters:` in policies/csr.yaml")]
+#[error(
+    "cluster `{0}` is not in the CSR policy; use one of the clusters listed under `clusters:` in policies/csr.yaml"
+)]
 pub struct UnknownCluster(pub String);
 
 /// The fields a certificate may be built from, for one cluster whose verdict is accepted.
@@ -155,7 +157,9 @@ fn inspect(der: &[u8], policy: &CsrPolicy) -> Result<Inspected, Violation> {
     let not_a_csr = |what: &str| {
         Violation::new(
             Rule::Pem,
-            format!("the PEM block {what}; export the CSR again with `openssl req -new ... -out <user>.csr`"),
+            format!(
+                "the PEM block {what}; export the CSR again with `openssl req -new ... -out <user>.csr`"
+            ),
         )
     };
     let (rest, parsed) = X509CertificationRequest::from_der(der)
@@ -169,7 +173,11 @@ fn inspect(der: &[u8], policy: &CsrPolicy) -> Result<Inspected, Violation> {
     let subject = subject::read(&info.subject);
 
     let mut violations = signature::check(&parsed, &request, public_key.as_ref());
-    violations.extend(key::check(&info.subject_pki, public_key.as_ref(), &policy.keys));
+    violations.extend(key::check(
+        &info.subject_pki,
+        public_key.as_ref(),
+        &policy.keys,
+    ));
     violations.extend(subject.violations.iter().cloned());
     violations.extend(extensions::check(&parsed));
     Ok(Inspected {
@@ -204,7 +212,10 @@ fn reserved(subject: &Subject, policy: &CsrPolicy) -> Vec<Violation> {
         if names::is_reserved(cn, &policy.deny_groups) {
             violations.push(Violation::new(
                 Rule::Reserved,
-                format!("CN `{}` is a reserved name that Ferry never signs; use your own username", cn.escape_debug()),
+                format!(
+                    "CN `{}` is a reserved name that Ferry never signs; use your own username",
+                    cn.escape_debug()
+                ),
             ));
         }
     }
@@ -231,8 +242,14 @@ fn groups(
     let wanted: Vec<String> = match &request.groups {
         None => subject.organizations.clone(),
         Some(narrowed) => {
-            for group in narrowed.iter().filter(|g| !subject.organizations.contains(g)) {
-                refuse(format!("group `{group}` is requested for cluster `{}` but is not an O of the CSR; add `/O={group}` to the CSR or drop it from the request", request.cluster));
+            for group in narrowed
+                .iter()
+                .filter(|g| !subject.organizations.contains(g))
+            {
+                refuse(format!(
+                    "group `{group}` is requested for cluster `{}` but is not an O of the CSR; add `/O={group}` to the CSR or drop it from the request",
+                    request.cluster
+                ));
             }
             subject
                 .organizations
@@ -252,10 +269,15 @@ fn groups(
         if let Some(user) = user
             && !user.groups.contains(group)
         {
-            refuse(format!("user `{requester}` may not ask for group `{group}`; remove `/O={group}` or ask an admin to add it under users.{requester}.groups"));
+            refuse(format!(
+                "user `{requester}` may not ask for group `{group}`; remove `/O={group}` or ask an admin to add it under users.{requester}.groups"
+            ));
         }
         if !cluster_groups.is_some_and(|allowed| allowed.contains(group)) {
-            refuse(format!("group `{group}` is not granted on cluster `{}`; remove `/O={group}` or request another cluster", request.cluster));
+            refuse(format!(
+                "group `{group}` is not granted on cluster `{}`; remove `/O={group}` or request another cluster",
+                request.cluster
+            ));
         }
     }
     (wanted, violations)

@@ -8,12 +8,16 @@ use x509_parser::prelude::X509CertificationRequest;
 
 use super::verdict::{Rule, Violation};
 
-const FIX: &str = "create the CSR without extensions (no `-addext`, no `req_extensions` in the openssl config)";
+const FIX: &str =
+    "create the CSR without extensions (no `-addext`, no `req_extensions` in the openssl config)";
 
 pub fn check(csr: &X509CertificationRequest<'_>) -> Vec<Violation> {
     let mut violations = Vec::new();
     let mut refuse = |message: String| {
-        violations.push(Violation::new(Rule::Extensions, format!("{message}; {FIX}")));
+        violations.push(Violation::new(
+            Rule::Extensions,
+            format!("{message}; {FIX}"),
+        ));
     };
     let mut extension_requests = 0;
     for attribute in csr.certification_request_info.iter_attributes() {
@@ -30,7 +34,10 @@ pub fn check(csr: &X509CertificationRequest<'_>) -> Vec<Violation> {
                 refuse("the CSR carries a challengePassword attribute".to_owned());
             }
             ParsedCriAttribute::UnsupportedAttribute => {
-                refuse(format!("the CSR carries an unknown attribute {}", attribute.oid));
+                refuse(format!(
+                    "the CSR carries an unknown attribute {}",
+                    attribute.oid
+                ));
             }
         }
     }
@@ -58,7 +65,10 @@ fn judge(extension: &ParsedExtension<'_>) -> Option<String> {
         ParsedExtension::ParseError { error } => {
             Some(format!("a requested extension is malformed ({error})"))
         }
-        other => Some(format!("the CSR asks for an extension Ferry does not grant ({})", describe(other))),
+        other => Some(format!(
+            "the CSR asks for an extension Ferry does not grant ({})",
+            describe(other)
+        )),
     }
 }
 
@@ -67,7 +77,11 @@ fn describe(extension: &ParsedExtension<'_>) -> String {
         ParsedExtension::UnsupportedExtension { oid } => format!("OID {oid}"),
         other => {
             let debug = format!("{other:?}");
-            debug.split(['(', ' ', '{']).next().unwrap_or("unknown").to_owned()
+            debug
+                .split(['(', ' ', '{'])
+                .next()
+                .unwrap_or("unknown")
+                .to_owned()
         }
     }
 }

@@ -23,7 +23,9 @@ pub fn check(
     let refuse = |message: String| vec![Violation::new(Rule::Key, format!("{message}; {HOW_TO}"))];
     let algorithm = &spki.algorithm.algorithm;
     let Some(key) = openssl_key else {
-        return refuse(format!("the public key (algorithm {algorithm}) cannot be read"));
+        return refuse(format!(
+            "the public key (algorithm {algorithm}) cannot be read"
+        ));
     };
     if *algorithm == OID_PKCS1_RSAENCRYPTION && key.id() == Id::RSA {
         return check_rsa(key, policy).map(refuse).unwrap_or_default();
@@ -43,8 +45,12 @@ pub fn check(
         let allowed = allowed_curves(policy);
         return match (named, curve) {
             (Some(named), _) if policy.ec_curves.contains(&named) => Vec::new(),
-            (Some(named), _) => refuse(format!("EC curve {named} is not allowed (allowed: {allowed})")),
-            (None, Some(oid)) => refuse(format!("EC curve {oid} is not allowed (allowed: {allowed})")),
+            (Some(named), _) => refuse(format!(
+                "EC curve {named} is not allowed (allowed: {allowed})"
+            )),
+            (None, Some(oid)) => refuse(format!(
+                "EC curve {oid} is not allowed (allowed: {allowed})"
+            )),
             (None, None) => refuse(format!(
                 "the EC key uses explicit curve parameters instead of a named curve (allowed: {allowed})"
             )),
@@ -70,7 +76,8 @@ fn check_rsa(key: &PKey<Public>, policy: &KeyPolicy) -> Option<String> {
         return Some("the RSA key cannot be read".to_owned());
     };
     let bits = rsa.n().num_bits();
-    let exponent_ok = rsa.e().num_bits() <= 32 && rsa.e().to_vec() == RSA_EXPONENT.to_be_bytes()[1..];
+    let exponent_ok =
+        rsa.e().num_bits() <= 32 && rsa.e().to_vec() == RSA_EXPONENT.to_be_bytes()[1..];
     let bits_ok = u32::try_from(bits).is_ok_and(|bits| bits >= policy.rsa_min_bits);
     match (bits_ok, exponent_ok) {
         (true, true) => None,

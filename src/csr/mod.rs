@@ -2,13 +2,16 @@
 //! the ledger. Pure: no network or git I/O (reading the CA key file is the only I/O, and the
 //! CLI or server decides where it comes from).
 
-pub mod duration;
-pub mod names;
-pub mod policy;
+pub mod ca;
 pub mod check;
+pub mod duration;
 pub mod extensions;
 pub mod key;
+pub mod names;
 pub mod pem;
+pub mod policy;
+pub mod self_check;
+pub mod sign;
 pub mod signature;
 pub mod subject;
 pub mod verdict;

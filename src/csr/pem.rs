@@ -26,7 +26,7 @@ pub fn decode(file: &[u8]) -> Result<Vec<u8>, Violation> {
     })?;
     if text.contains("PRIVATE KEY-----") {
         return Err(refuse(
-            "the file contains a PRIVATE KEY: remove it from the merge request, treat that key as leaked, and generate a new key and CSR",
+            "the file contains a PRIVATE KEY; remove it from the merge request, treat that key as leaked, and generate a new key and CSR",
         ));
     }
     let blocks = text.matches("-----BEGIN ").count();

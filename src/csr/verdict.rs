@@ -131,7 +131,11 @@ impl Report {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for verdict in &self.clusters {
-            let word = if verdict.accepted() { "accepted" } else { "rejected" };
+            let word = if verdict.accepted() {
+                "accepted"
+            } else {
+                "rejected"
+            };
             writeln!(f, "{}: {word}", verdict.cluster)?;
             for violation in &verdict.violations {
                 writeln!(f, "  {violation}")?;
