@@ -7,6 +7,8 @@ pub mod check;
 pub mod duration;
 pub mod extensions;
 pub mod key;
+pub mod kubeconfig;
+pub mod ledger;
 pub mod names;
 pub mod pem;
 pub mod policy;
