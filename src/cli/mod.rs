@@ -6,6 +6,7 @@
 //! - 1: the check failed / the input was rejected (the reasons are printed);
 //! - 2: usage, input or I/O error (the message says where and what to do).
 
+mod csr;
 mod patch;
 mod set_image;
 
@@ -29,6 +30,8 @@ pub enum Command {
     SetImage(set_image::SetImageArgs),
     /// Apply an RFC 6902 JSON Patch to a YAML file, keeping comments and formatting.
     Patch(patch::PatchArgs),
+    /// Check CSRs and sign cluster client certificates (see docs/csr.md).
+    Csr(csr::CsrArgs),
 }
 
 /// Exit code for "the check failed" (see the module docs).
@@ -53,6 +56,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::SetImage(args) => set_image::run(args),
         Command::Patch(args) => patch::run(args),
+        Command::Csr(args) => csr::run(args),
     };
     match result {
         Ok(code) => code,
