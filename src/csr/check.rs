@@ -4,14 +4,13 @@
 use std::collections::BTreeSet;
 
 use openssl::pkey::{PKey, Public};
-use openssl::x509::X509Req;
 use x509_parser::prelude::{FromDer, X509CertificationRequest};
 
 use super::names;
 use super::policy::CsrPolicy;
 use super::subject::{self, Subject};
 use super::verdict::{ClusterVerdict, Report, Rule, Violation};
-use super::{extensions, key, pem, signature};
+use super::{extensions, key, pem, public_key, signature};
 
 /// One cluster to check for, optionally narrowed to some of the CSR's groups.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,6 +150,55 @@ pub fn check_csr(
     })
 }
 
+const SEQUENCE_TAG: u8 = 0x30;
+const BIT_STRING_TAG: u8 = 0x03;
+
+const OID_TAG: u8 = 0x06;
+const NULL: [u8; 2] = [0x05, 0x00];
+
+/// True if `der` is SEQUENCE { SEQUENCE, AlgorithmIdentifier, BIT STRING } in strict DER
+/// with nothing after it: the algorithm is an OID with no parameters or NULL, and the
+/// signature has no unused bits.
+fn has_csr_outline(der: &[u8]) -> bool {
+    let Some((SEQUENCE_TAG, body, [])) = split_tlv(der) else {
+        return false;
+    };
+    let Some((SEQUENCE_TAG, _info, body)) = split_tlv(body) else {
+        return false;
+    };
+    let Some((SEQUENCE_TAG, algorithm, body)) = split_tlv(body) else {
+        return false;
+    };
+    let Some((BIT_STRING_TAG, [0, ..], [])) = split_tlv(body) else {
+        return false;
+    };
+    matches!(split_tlv(algorithm), Some((OID_TAG, _, params)) if params.is_empty() || params == NULL)
+}
+
+/// Splits one DER element off the front: (tag, contents, rest). Definite lengths only.
+fn split_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, input) = input.split_first()?;
+    let (&first, mut input) = input.split_first()?;
+    let length = if first < 0x80 {
+        usize::from(first)
+    } else {
+        let count = usize::from(first & 0x7f);
+        if count == 0 || count > 4 || input.len() < count {
+            return None;
+        }
+        let (bytes, rest) = input.split_at(count);
+        input = rest;
+        bytes
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b))
+    };
+    if input.len() < length {
+        return None;
+    }
+    let (contents, rest) = input.split_at(length);
+    Some((tag, contents, rest))
+}
+
 /// Parses the DER and runs the rules that depend neither on the requester nor the cluster.
 /// Fails (with a `csr.pem` violation) only if the bytes are not a CSR at all.
 fn inspect(der: &[u8], policy: &CsrPolicy) -> Result<Inspected, Violation> {
@@ -167,12 +215,15 @@ fn inspect(der: &[u8], policy: &CsrPolicy) -> Result<Inspected, Violation> {
     if !rest.is_empty() {
         return Err(not_a_csr("has extra bytes after the certificate request"));
     }
-    let request = X509Req::from_der(der).map_err(|_| not_a_csr("cannot be read by OpenSSL"))?;
     let info = &parsed.certification_request_info;
-    let public_key = request.public_key().ok();
+    // The parser is lenient about the tags of the unsigned outer structures; DER is not.
+    if !has_csr_outline(der) {
+        return Err(not_a_csr("is not DER-encoded (wrong structure tags)"));
+    }
+    let public_key = public_key::load(&info.subject_pki);
     let subject = subject::read(&info.subject);
 
-    let mut violations = signature::check(&parsed, &request, public_key.as_ref());
+    let mut violations = signature::check(&parsed, public_key.as_ref());
     violations.extend(key::check(
         &info.subject_pki,
         public_key.as_ref(),

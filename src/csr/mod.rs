@@ -13,6 +13,7 @@ pub mod merge;
 pub mod names;
 pub mod pem;
 pub mod policy;
+pub mod public_key;
 pub mod request;
 pub mod self_check;
 pub mod sign;

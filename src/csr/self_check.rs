@@ -43,10 +43,10 @@ fn check_fields(
     issued: &Issued,
     approved: &Approved,
 ) -> Result<(), String> {
-    let expect = |ok: bool, what: &str| if ok { Ok(()) } else { Err(what.to_owned()) };
-    expect(cert.version() == X509Version::V3, "not a v3 certificate")?;
+    let require = |ok: bool, what: &str| if ok { Ok(()) } else { Err(what.to_owned()) };
+    require(cert.version() == X509Version::V3, "not a v3 certificate")?;
     let serial = cert.raw_serial();
-    expect(
+    require(
         serial.len() == SERIAL_BYTES && serial[0] & 0x80 == 0,
         "serial has the wrong size or sign",
     )?;
@@ -61,25 +61,25 @@ fn check_fields(
         .filter_map(|a| a.as_str().ok())
         .collect();
     let attribute_count = subject.iter_attributes().count();
-    expect(
+    require(
         cns == [approved.common_name()],
         "CN differs from the approved one",
     )?;
-    expect(
+    require(
         os == approved.groups(),
         "O attributes differ from the approved groups",
     )?;
-    expect(
+    require(
         attribute_count == cns.len() + os.len(),
         "subject has unexpected attributes",
     )?;
     let only_cn_and_o = subject.iter_attributes().all(|a| {
         *a.attr_type() == OID_X509_COMMON_NAME || *a.attr_type() == OID_X509_ORGANIZATION_NAME
     });
-    expect(only_cn_and_o, "subject has attributes other than CN and O")?;
+    require(only_cn_and_o, "subject has attributes other than CN and O")?;
 
     let validity = cert.validity();
-    expect(
+    require(
         validity.not_before.timestamp() == issued.not_before.unix_timestamp()
             && validity.not_after.timestamp() == issued.not_after.unix_timestamp(),
         "validity differs from the intended one",
@@ -90,7 +90,7 @@ fn check_fields(
     for extension in cert.extensions() {
         seen += 1;
         match extension.parsed_extension() {
-            ParsedExtension::BasicConstraints(bc) => expect(
+            ParsedExtension::BasicConstraints(bc) => require(
                 extension.critical && !bc.ca && bc.path_len_constraint.is_none(),
                 "basicConstraints is not critical CA:FALSE",
             )?,
@@ -103,7 +103,7 @@ fn check_fields(
                     || usage.crl_sign()
                     || usage.encipher_only()
                     || usage.decipher_only();
-                expect(
+                require(
                     extension.critical && wanted && !extra,
                     "keyUsage differs from the profile",
                 )?
@@ -117,15 +117,15 @@ fn check_fields(
                     && !eku.time_stamping
                     && !eku.ocsp_signing
                     && eku.other.is_empty();
-                expect(only_client, "extendedKeyUsage is not clientAuth alone")?
+                require(only_client, "extendedKeyUsage is not clientAuth alone")?
             }
             ParsedExtension::SubjectKeyIdentifier(_) => {}
-            ParsedExtension::AuthorityKeyIdentifier(aki) => expect(
+            ParsedExtension::AuthorityKeyIdentifier(aki) => require(
                 aki.key_identifier.is_some(),
                 "authorityKeyIdentifier has no key id",
             )?,
             _ => return Err(format!("unexpected extension {}", extension.oid)),
         }
     }
-    expect(seen == 5, "an extension of the profile is missing")
+    require(seen == 5, "an extension of the profile is missing")
 }

@@ -1,11 +1,12 @@
 //! Rule `csr.signature`: the CSR proves possession of its key, with a modern hash.
 
+use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Public};
-use openssl::x509::X509Req;
+use openssl::sign::Verifier;
 use x509_parser::oid_registry::{
-    OID_PKCS1_SHA256WITHRSA, OID_PKCS1_SHA384WITHRSA, OID_PKCS1_SHA512WITHRSA,
-    OID_SIG_ECDSA_WITH_SHA256, OID_SIG_ECDSA_WITH_SHA384, OID_SIG_ECDSA_WITH_SHA512,
-    OID_SIG_ED25519,
+    OID_PKCS1_MD5WITHRSAENC, OID_PKCS1_SHA1WITHRSA, OID_PKCS1_SHA256WITHRSA,
+    OID_PKCS1_SHA384WITHRSA, OID_PKCS1_SHA512WITHRSA, OID_SIG_ECDSA_WITH_SHA256,
+    OID_SIG_ECDSA_WITH_SHA384, OID_SIG_ECDSA_WITH_SHA512, OID_SIG_ED25519,
 };
 use x509_parser::prelude::X509CertificationRequest;
 
@@ -35,11 +36,37 @@ fn algorithm_name(csr: &X509CertificationRequest<'_>) -> String {
         .unwrap_or_else(|_| oid.to_id_string())
 }
 
-pub fn check(
-    parsed: &X509CertificationRequest<'_>,
-    request: &X509Req,
-    key: Option<&PKey<Public>>,
-) -> Vec<Violation> {
+/// Whether the signature verifies. Refused-but-known algorithms are verified too, so a
+/// tampered SHA-1 CSR is reported as both weak and altered; unknown ones cannot be.
+fn verifies(csr: &X509CertificationRequest<'_>, key: &PKey<Public>) -> bool {
+    let oid = &csr.signature_algorithm.algorithm;
+    let digest = if *oid == OID_SIG_ED25519 {
+        None
+    } else if *oid == OID_PKCS1_SHA256WITHRSA || *oid == OID_SIG_ECDSA_WITH_SHA256 {
+        Some(MessageDigest::sha256())
+    } else if *oid == OID_PKCS1_SHA384WITHRSA || *oid == OID_SIG_ECDSA_WITH_SHA384 {
+        Some(MessageDigest::sha384())
+    } else if *oid == OID_PKCS1_SHA512WITHRSA || *oid == OID_SIG_ECDSA_WITH_SHA512 {
+        Some(MessageDigest::sha512())
+    } else if *oid == OID_PKCS1_SHA1WITHRSA || oid.to_id_string() == "1.2.840.10045.4.1" {
+        Some(MessageDigest::sha1())
+    } else if *oid == OID_PKCS1_MD5WITHRSAENC {
+        Some(MessageDigest::md5())
+    } else {
+        return true;
+    };
+    let signed = csr.certification_request_info.raw;
+    let signature = &csr.signature_value.data;
+    let verifier = match digest {
+        Some(digest) => Verifier::new(digest, key),
+        None => Verifier::new_without_digest(key),
+    };
+    verifier
+        .and_then(|mut v| v.verify_oneshot(signature, signed))
+        .unwrap_or(false)
+}
+
+pub fn check(parsed: &X509CertificationRequest<'_>, key: Option<&PKey<Public>>) -> Vec<Violation> {
     let mut violations = Vec::new();
     if !is_allowed(parsed) {
         violations.push(Violation::new(
@@ -52,7 +79,7 @@ pub fn check(
     }
     // Without a readable key there is nothing to verify against; `csr.key` reports that.
     if let Some(key) = key
-        && !matches!(request.verify(key), Ok(true))
+        && !verifies(parsed, key)
     {
         violations.push(Violation::new(
             Rule::Signature,
