@@ -5,6 +5,7 @@
 //! <- `cli`. Pure modules do no network or git I/O.
 
 pub mod cli;
+pub mod csr;
 pub mod domain;
 pub mod kustomize;
 pub mod policy;

@@ -6,6 +6,7 @@
 //! - 1: the check failed / the input was rejected (the reasons are printed);
 //! - 2: usage, input or I/O error (the message says where and what to do).
 
+mod csr;
 mod patch;
 mod plan;
 mod policy;
@@ -52,6 +53,8 @@ pub enum Command {
     Policy(policy::PolicyArgs),
     /// Show the promotions a webhook event would trigger (dry run).
     Plan(plan::PlanArgs),
+    /// Check CSRs and sign cluster client certificates (see docs/csr.md).
+    Csr(csr::CsrArgs),
 }
 
 /// Exit code for "the check failed" (see the module docs).
@@ -78,6 +81,7 @@ pub fn main() -> ExitCode {
         Command::Patch(args) => patch::run(args),
         Command::Policy(args) => policy::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Csr(args) => csr::run(args),
     };
     match result {
         Ok(code) => code,

@@ -116,7 +116,7 @@ fn node_matches(node: &Node, expected: &Value) -> bool {
 
 /// Whether a plain scalar is a string under the YAML 1.2 core schema (no allocation).
 fn plain_is_string(text: &str) -> bool {
-    !matches!(
+    let special = matches!(
         text,
         "" | "~"
             | "null"
@@ -128,14 +128,14 @@ fn plain_is_string(text: &str) -> bool {
             | "false"
             | "False"
             | "FALSE"
-    ) && parse_int(text).is_none()
-        && !is_special_float(text)
-        && !(is_float(text)
-            && text
-                .parse::<f64>()
-                .ok()
-                .and_then(Number::from_f64)
-                .is_some())
+    );
+    let float = is_float(text)
+        && text
+            .parse::<f64>()
+            .ok()
+            .and_then(Number::from_f64)
+            .is_some();
+    !special && !float && parse_int(text).is_none() && !is_special_float(text)
 }
 
 /// What a plain scalar means under the YAML 1.2 core schema.
