@@ -36,6 +36,16 @@ impl KustomizeError {
         }
     }
 
+    /// The message without its position, for callers that report the position themselves.
+    pub fn message(&self) -> String {
+        match self {
+            KustomizeError::Edit(EditError::Syntax(err)) => err.message.clone(),
+            KustomizeError::Edit(EditError::Unsupported { message, .. }) => message.clone(),
+            KustomizeError::Shape { message, .. } => message.clone(),
+            KustomizeError::Edit(err) => err.to_string(),
+        }
+    }
+
     /// The 1-based line the error is about, when it has one.
     pub fn line(&self) -> Option<usize> {
         match self {

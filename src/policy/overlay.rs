@@ -44,7 +44,7 @@ pub fn overlay_images(text: &str) -> Result<Vec<OverlayImage>, Unreadable> {
     {
         return Err(Unreadable {
             line: error.line().unwrap_or(1) as u64,
-            message: format!("the image setter cannot edit this file: {error}"),
+            message: error.message(),
         });
     }
     let root: Node = serde_saphyr::from_str(text).map_err(|error| Unreadable {
