@@ -151,7 +151,7 @@ mod tests {
         assert!(
             complex_key
                 .message
-                .contains("the image setter cannot edit this file"),
+                .contains("only plain or quoted scalars are supported as mapping keys"),
             "{}",
             complex_key.message
         );
