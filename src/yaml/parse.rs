@@ -359,22 +359,8 @@ impl<'a> Parser<'a> {
             let value = self.mapping_value(indent, colon_end, depth)?;
             end = value.span.end.max(colon_end);
             self.push_entry(&mut entries, Entry { key, value })?;
-            self.skip_to_token()?;
-            if self.peek().is_none() || self.at_document_marker() {
+            if !self.next_sibling_at(indent, "a key of this mapping starts")? {
                 break;
-            }
-            let column = self.column(self.pos);
-            if column < indent {
-                break;
-            }
-            if column > indent {
-                return Err(self.error(
-                    self.pos,
-                    format!(
-                        "unexpected indentation; a key of this mapping starts at column {}",
-                        indent + 1
-                    ),
-                ));
             }
             if self.peek() == Some(b'-') && self.is_separator_at(self.pos + 1) {
                 return Err(self.error(
@@ -391,6 +377,23 @@ impl<'a> Parser<'a> {
                 entries,
             }),
         ))
+    }
+
+    /// Moves to the next token and says whether it continues the block collection at `indent`:
+    /// false when the input ends or dedents, an error when it is indented deeper.
+    fn next_sibling_at(&mut self, indent: usize, layout: &str) -> Result<bool, SyntaxError> {
+        self.skip_to_token()?;
+        if self.peek().is_none() || self.at_document_marker() {
+            return Ok(false);
+        }
+        let column = self.column(self.pos);
+        if column > indent {
+            return Err(self.error(
+                self.pos,
+                format!("unexpected indentation; {layout} at column {}", indent + 1),
+            ));
+        }
+        Ok(column == indent)
     }
 
     fn push_entry(&self, entries: &mut Vec<Entry>, entry: Entry) -> Result<(), SyntaxError> {
@@ -483,19 +486,8 @@ impl<'a> Parser<'a> {
                 dash: Some(dash),
                 node,
             });
-            self.skip_to_token()?;
-            if self.peek().is_none() || self.at_document_marker() {
+            if !self.next_sibling_at(indent, "items of this sequence start with `- `")? {
                 break;
-            }
-            let column = self.column(self.pos);
-            if column < indent {
-                break;
-            }
-            if column > indent {
-                return Err(self.error(
-                    self.pos,
-                    format!("unexpected indentation; items of this sequence start with `- ` at column {}", indent + 1),
-                ));
             }
             if !(self.peek() == Some(b'-') && self.is_separator_at(self.pos + 1)) {
                 // A key at the sequence's column ends a compact sequence under a mapping key;
