@@ -87,7 +87,7 @@ impl ImageEntry {
 /// A parsed kustomization: its text, span tree and model, checked to have a usable shape.
 pub struct Kustomization<'a> {
     src: &'a str,
-    doc: Document,
+    doc: Document<'a>,
     model: Value,
 }
 
@@ -109,7 +109,7 @@ impl<'a> Kustomization<'a> {
         }
     }
 
-    fn images_node(&self) -> Option<&Node> {
+    fn images_node(&self) -> Option<&Node<'a>> {
         let root = self.doc.root.as_ref()?.as_mapping()?;
         root.entries
             .iter()

@@ -76,14 +76,17 @@ pub fn apply_patch_parsed(
     }
     let style = Style::detect(&doc, src);
     let mut text = src.to_owned();
-    let mut doc = doc;
-    for change in &changes {
-        let splice = splice_for(&text, &doc, &style, change)?;
+    // Each splice is planned on the tree of the text before it; that tree borrows the text, so
+    // it is dropped before the text changes and the changed text is parsed again.
+    let mut splice = splice_for(src, &doc, &style, &changes[0])?;
+    drop(doc);
+    for change in &changes[1..] {
         text.replace_range(splice.start..splice.end, &splice.text);
-        doc = parse(&text).map_err(|err| EditError::Verification {
-            detail: format!("the result is not valid YAML: {err}"),
-        })?;
+        let doc = reparse(&text)?;
+        splice = splice_for(&text, &doc, &style, change)?;
     }
+    text.replace_range(splice.start..splice.end, &splice.text);
+    let doc = reparse(&text)?;
     if !super::model::matches(&text, &doc, &intended) {
         let after = to_model(&text, &doc).map_err(|err| EditError::Verification {
             detail: err.to_string(),
@@ -96,6 +99,12 @@ pub fn apply_patch_parsed(
         });
     }
     Ok(text)
+}
+
+fn reparse(text: &str) -> Result<Document<'_>, EditError> {
+    parse(text).map_err(|err| EditError::Verification {
+        detail: format!("the result is not valid YAML: {err}"),
+    })
 }
 
 fn op_name(op: &PatchOperation) -> &'static str {
@@ -261,18 +270,18 @@ enum Slot<'d> {
     Root,
     /// A value of a mapping entry.
     Value {
-        mapping: &'d Node,
+        mapping: &'d Node<'d>,
         index: usize,
     },
     /// An item of a sequence.
     Item {
-        sequence: &'d Node,
+        sequence: &'d Node<'d>,
         index: usize,
     },
 }
 
 struct Located<'d> {
-    node: &'d Node,
+    node: &'d Node<'d>,
     slot: Slot<'d>,
 }
 
@@ -284,7 +293,11 @@ fn unsupported(text: &str, at: usize, message: &str) -> EditError {
     }
 }
 
-fn locate<'d>(text: &str, doc: &'d Document, path: &[String]) -> Result<Located<'d>, EditError> {
+fn locate<'d>(
+    text: &str,
+    doc: &'d Document<'d>,
+    path: &[String],
+) -> Result<Located<'d>, EditError> {
     let Some(root) = &doc.root else {
         return Err(EditError::Verification {
             detail: format!("path `/{}` in an empty document", path.join("/")),

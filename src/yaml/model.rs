@@ -31,7 +31,7 @@ fn node_value(
             if scalar.style == ScalarStyle::Plain && node.tag().is_none() {
                 resolve_plain(&scalar.value)
             } else {
-                Value::String(scalar.value.clone())
+                Value::String(scalar.value.clone().into_owned())
             }
         }
         Kind::Mapping(mapping) => {

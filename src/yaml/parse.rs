@@ -6,6 +6,8 @@
 //! guessed at. It works on bytes (every YAML indicator is ASCII), which keeps it fast enough to
 //! re-parse a file after every edit.
 
+use std::borrow::Cow;
+
 use super::error::SyntaxError;
 use super::scalar::{fold_block_scalar, unescape_double, unquote_single};
 use super::tree::{
@@ -13,7 +15,7 @@ use super::tree::{
 };
 
 /// Parses one YAML document, keeping the byte span of every node.
-pub fn parse(src: &str) -> Result<Document, SyntaxError> {
+pub fn parse(src: &str) -> Result<Document<'_>, SyntaxError> {
     let newline = if src
         .find('\n')
         .is_some_and(|i| i > 0 && src.as_bytes()[i - 1] == b'\r')
@@ -140,7 +142,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn document(&mut self) -> Result<Option<Node>, SyntaxError> {
+    fn document(&mut self) -> Result<Option<Node<'a>>, SyntaxError> {
         if self.src.starts_with('\u{feff}') {
             self.pos = 3;
         }
@@ -190,7 +192,7 @@ impl<'a> Parser<'a> {
         parent_indent: isize,
         block: bool,
         depth: usize,
-    ) -> Result<Node, SyntaxError> {
+    ) -> Result<Node<'a>, SyntaxError> {
         if depth > MAX_DEPTH {
             return Err(self.error(self.pos, "nesting is too deep"));
         }
@@ -336,7 +338,7 @@ impl<'a> Parser<'a> {
         Ok(self.src[start..end].to_owned())
     }
 
-    fn alias(&mut self) -> Result<Node, SyntaxError> {
+    fn alias(&mut self) -> Result<Node<'a>, SyntaxError> {
         let start = self.pos;
         let name = self.name_token(start + 1, "alias")?;
         Ok(Node::new(Span::new(start, self.pos), Kind::Alias(name)))
@@ -345,11 +347,11 @@ impl<'a> Parser<'a> {
     fn block_mapping(
         &mut self,
         indent: usize,
-        first_key: Node,
+        first_key: Node<'a>,
         depth: usize,
-    ) -> Result<Node, SyntaxError> {
+    ) -> Result<Node<'a>, SyntaxError> {
         let start = first_key.span.start;
-        let mut entries: Vec<Entry> = Vec::new();
+        let mut entries: Vec<Entry<'a>> = Vec::new();
         let mut key = first_key;
         let mut end;
         loop {
@@ -396,7 +398,11 @@ impl<'a> Parser<'a> {
         Ok(column == indent)
     }
 
-    fn push_entry(&self, entries: &mut Vec<Entry>, entry: Entry) -> Result<(), SyntaxError> {
+    fn push_entry(
+        &self,
+        entries: &mut Vec<Entry<'a>>,
+        entry: Entry<'a>,
+    ) -> Result<(), SyntaxError> {
         let key = entry.key_str();
         if let Some(first) = entries.iter().find(|e| e.key_str() == key) {
             let (line, _) = super::error::line_col(self.src, first.key.span.start);
@@ -410,7 +416,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A key of a block mapping: a plain or quoted scalar on one line, followed by `:`.
-    fn mapping_key(&mut self) -> Result<Node, SyntaxError> {
+    fn mapping_key(&mut self) -> Result<Node<'a>, SyntaxError> {
         let start = self.pos;
         if matches!(self.peek(), Some(b'[' | b'{' | b'*' | b'&' | b'!'))
             || self.peek() == Some(b'?') && self.is_separator_at(start + 1)
@@ -434,7 +440,7 @@ impl<'a> Parser<'a> {
         key_indent: usize,
         colon_end: usize,
         depth: usize,
-    ) -> Result<Node, SyntaxError> {
+    ) -> Result<Node<'a>, SyntaxError> {
         self.skip_blanks();
         let at_line_end = self.peek().is_none_or(|c| c == b'#' || is_break(c));
         if !at_line_end {
@@ -457,7 +463,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn block_sequence(&mut self, indent: usize, depth: usize) -> Result<Node, SyntaxError> {
+    fn block_sequence(&mut self, indent: usize, depth: usize) -> Result<Node<'a>, SyntaxError> {
         let start = self.pos;
         let mut items = Vec::new();
         let mut end;
@@ -503,7 +509,7 @@ impl<'a> Parser<'a> {
 
     /// Reads the part of a scalar on the current line: a quoted scalar whole (it may span
     /// lines), or a plain scalar up to a comment, `: `, or the line end.
-    fn scalar_first_line(&mut self, flow: bool) -> Result<Node, SyntaxError> {
+    fn scalar_first_line(&mut self, flow: bool) -> Result<Node<'a>, SyntaxError> {
         let start = self.pos;
         match self.peek() {
             Some(b'\'') => self.single_quoted(),
@@ -526,7 +532,7 @@ impl<'a> Parser<'a> {
                 }
                 let end = self.plain_line_end(start, flow);
                 self.pos = end;
-                let value = self.src[start..end].to_owned();
+                let value = Cow::Borrowed(&self.src[start..end]);
                 Ok(Node::new(
                     Span::new(start, end),
                     Kind::Scalar(Scalar {
@@ -564,9 +570,9 @@ impl<'a> Parser<'a> {
     /// Continues a plain scalar over following lines indented deeper than its parent.
     fn scalar_continuation(
         &mut self,
-        first: Node,
+        first: Node<'a>,
         parent_indent: isize,
-    ) -> Result<Node, SyntaxError> {
+    ) -> Result<Node<'a>, SyntaxError> {
         let Kind::Scalar(Scalar {
             style: ScalarStyle::Plain,
             ..
@@ -580,8 +586,8 @@ impl<'a> Parser<'a> {
             return Ok(first);
         }
         let mut node = first;
-        let mut value = match &node.kind {
-            Kind::Scalar(scalar) => scalar.value.clone(),
+        let mut value = match &mut node.kind {
+            Kind::Scalar(scalar) => std::mem::take(&mut scalar.value).into_owned(),
             _ => String::new(),
         };
         let mut at = line_end;
@@ -640,13 +646,13 @@ impl<'a> Parser<'a> {
             }
         }
         node.kind = Kind::Scalar(Scalar {
-            value,
+            value: Cow::Owned(value),
             style: ScalarStyle::Plain,
         });
         Ok(node)
     }
 
-    fn single_quoted(&mut self) -> Result<Node, SyntaxError> {
+    fn single_quoted(&mut self) -> Result<Node<'a>, SyntaxError> {
         let start = self.pos;
         let mut at = start + 1;
         loop {
@@ -663,7 +669,12 @@ impl<'a> Parser<'a> {
             }
         }
         let raw = &self.src[start + 1..at];
-        let value = unquote_single(raw);
+        // Only `''` and line breaks change the text; without them the value is the raw text.
+        let value = if raw.bytes().any(|c| c == b'\'' || is_break(c)) {
+            Cow::Owned(unquote_single(raw))
+        } else {
+            Cow::Borrowed(raw)
+        };
         self.pos = at + 1;
         Ok(Node::new(
             Span::new(start, at + 1),
@@ -674,7 +685,7 @@ impl<'a> Parser<'a> {
         ))
     }
 
-    fn double_quoted(&mut self) -> Result<Node, SyntaxError> {
+    fn double_quoted(&mut self) -> Result<Node<'a>, SyntaxError> {
         let start = self.pos;
         let mut at = start + 1;
         loop {
@@ -691,8 +702,15 @@ impl<'a> Parser<'a> {
             }
         }
         let raw = &self.src[start + 1..at];
-        let value = unescape_double(raw)
-            .map_err(|(offset, message)| self.error(start + 1 + offset, message))?;
+        // Only escapes and line breaks change the text; without them the value is the raw text.
+        let value = if raw.bytes().any(|c| c == b'\\' || is_break(c)) {
+            Cow::Owned(
+                unescape_double(raw)
+                    .map_err(|(offset, message)| self.error(start + 1 + offset, message))?,
+            )
+        } else {
+            Cow::Borrowed(raw)
+        };
         self.pos = at + 1;
         Ok(Node::new(
             Span::new(start, at + 1),
@@ -703,7 +721,7 @@ impl<'a> Parser<'a> {
         ))
     }
 
-    fn block_scalar(&mut self, parent_indent: isize) -> Result<Node, SyntaxError> {
+    fn block_scalar(&mut self, parent_indent: isize) -> Result<Node<'a>, SyntaxError> {
         let start = self.pos;
         let literal = self.b[start] == b'|';
         let mut at = start + 1;
@@ -795,7 +813,10 @@ impl<'a> Parser<'a> {
         };
         Ok(Node::new(
             Span::new(start, span_end),
-            Kind::Scalar(Scalar { value, style }),
+            Kind::Scalar(Scalar {
+                value: Cow::Owned(value),
+                style,
+            }),
         ))
     }
 
@@ -814,7 +835,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn flow_collection(&mut self, depth: usize) -> Result<Node, SyntaxError> {
+    fn flow_collection(&mut self, depth: usize) -> Result<Node<'a>, SyntaxError> {
         if depth > MAX_DEPTH {
             return Err(self.error(self.pos, "nesting is too deep"));
         }
@@ -902,7 +923,7 @@ impl<'a> Parser<'a> {
         Ok(Node::new(span, kind))
     }
 
-    fn flow_node(&mut self, depth: usize, is_key: bool) -> Result<Node, SyntaxError> {
+    fn flow_node(&mut self, depth: usize, is_key: bool) -> Result<Node<'a>, SyntaxError> {
         let (anchor, tag) = self.properties()?;
         if is_key && (anchor.is_some() || tag.is_some()) {
             return Err(self.error(
@@ -930,7 +951,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Plain scalars inside flow collections may continue on the next lines.
-    fn flow_plain_continuation(&mut self, span: &mut Span, value: &mut String) {
+    fn flow_plain_continuation(&mut self, span: &mut Span, value: &mut Cow<'a, str>) {
         loop {
             let mut at = self.pos;
             let mut breaks = 0;
@@ -953,6 +974,7 @@ impl<'a> Parser<'a> {
             if end == at {
                 return;
             }
+            let value = value.to_mut();
             if breaks == 1 {
                 value.push(' ');
             } else {

@@ -1,5 +1,8 @@
 //! The span tree the parser produces: every node knows the bytes it came from, so edits can
-//! replace exactly those bytes and nothing else.
+//! replace exactly those bytes and nothing else. Scalars borrow their text from the source when
+//! it needs no unquoting or folding, so a parse allocates little.
+
+use std::borrow::Cow;
 
 /// A half-open byte range `[start, end)` into the source text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,19 +31,19 @@ pub enum ScalarStyle {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Scalar {
+pub struct Scalar<'a> {
     /// The scalar's content after unquoting, unescaping and folding.
-    pub value: String,
+    pub value: Cow<'a, str>,
     pub style: ScalarStyle,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
-    pub key: Node,
-    pub value: Node,
+pub struct Entry<'a> {
+    pub key: Node<'a>,
+    pub value: Node<'a>,
 }
 
-impl Entry {
+impl Entry<'_> {
     /// The key's text, for matching JSON Pointer tokens.
     pub fn key_str(&self) -> &str {
         match &self.key.kind {
@@ -51,40 +54,40 @@ impl Entry {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Mapping {
+pub struct Mapping<'a> {
     pub flow: bool,
-    pub entries: Vec<Entry>,
+    pub entries: Vec<Entry<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Item {
+pub struct Item<'a> {
     /// Offset of the `-` indicator for block sequence items.
     pub dash: Option<usize>,
-    pub node: Node,
+    pub node: Node<'a>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Sequence {
+pub struct Sequence<'a> {
     pub flow: bool,
-    pub items: Vec<Item>,
+    pub items: Vec<Item<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Kind {
+pub enum Kind<'a> {
     /// A value with no text at all (`key:` followed by nothing).
     Empty,
-    Scalar(Scalar),
-    Mapping(Mapping),
-    Sequence(Sequence),
+    Scalar(Scalar<'a>),
+    Mapping(Mapping<'a>),
+    Sequence(Sequence<'a>),
     Alias(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Node {
+pub struct Node<'a> {
     /// The node's own text, without its anchor and tag. For block collections: from the first
     /// key or `-` to the end of the last value.
     pub span: Span,
-    pub kind: Kind,
+    pub kind: Kind<'a>,
     /// Anchor and tag, boxed because almost no node has them and nodes should stay small.
     pub props: Option<Box<Props>>,
 }
@@ -95,8 +98,8 @@ pub struct Props {
     pub tag: Option<String>,
 }
 
-impl Node {
-    pub fn new(span: Span, kind: Kind) -> Self {
+impl<'a> Node<'a> {
+    pub fn new(span: Span, kind: Kind<'a>) -> Self {
         Self {
             span,
             kind,
@@ -116,14 +119,14 @@ impl Node {
         self.props = (anchor.is_some() || tag.is_some()).then(|| Box::new(Props { anchor, tag }));
     }
 
-    pub fn as_mapping(&self) -> Option<&Mapping> {
+    pub fn as_mapping(&self) -> Option<&Mapping<'a>> {
         match &self.kind {
             Kind::Mapping(mapping) => Some(mapping),
             _ => None,
         }
     }
 
-    pub fn as_sequence(&self) -> Option<&Sequence> {
+    pub fn as_sequence(&self) -> Option<&Sequence<'a>> {
         match &self.kind {
             Kind::Sequence(sequence) => Some(sequence),
             _ => None,
@@ -141,9 +144,9 @@ impl Node {
 
 /// A parsed single-document YAML file.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Document {
+pub struct Document<'a> {
     /// `None` for a document with no content (only comments, or empty).
-    pub root: Option<Node>,
+    pub root: Option<Node<'a>>,
     /// The line break the file uses, kept for inserted lines.
     pub newline: &'static str,
 }
