@@ -197,10 +197,7 @@ impl<'a> Kustomization<'a> {
         let ops = image_ops(&self.model, specs)
             .map_err(|message| self.shape_error(self.images_node(), message))?;
         Ok(yaml::apply_patch_parsed(
-            self.src,
-            self.doc,
-            &self.model,
-            &ops,
+            self.src, self.doc, self.model, &ops,
         )?)
     }
 }

@@ -60,14 +60,14 @@ struct Splice {
 pub fn apply_patch(src: &str, ops: &[PatchOperation]) -> Result<String, EditError> {
     let doc = parse(src)?;
     let before = to_model(src, &doc)?;
-    apply_patch_parsed(src, doc, &before, ops)
+    apply_patch_parsed(src, doc, before, ops)
 }
 
 /// [`apply_patch`] for a caller that has already parsed `src` into `doc` and its model.
 pub fn apply_patch_parsed(
     src: &str,
     doc: Document,
-    before: &Value,
+    before: Value,
     ops: &[PatchOperation],
 ) -> Result<String, EditError> {
     let (changes, intended) = plan(before, ops)?;
@@ -124,8 +124,8 @@ fn tokens(pointer: &jsonptr::Pointer) -> Vec<String> {
 
 /// Turns patch operations into primitive changes, validating each against the model as it
 /// evolves (`json_patch` is the reference for what the patch means).
-fn plan(before: &Value, ops: &[PatchOperation]) -> Result<(Vec<Change>, Value), EditError> {
-    let mut model = before.clone();
+fn plan(before: Value, ops: &[PatchOperation]) -> Result<(Vec<Change>, Value), EditError> {
+    let mut model = before;
     let mut changes = Vec::new();
     for (index, op) in ops.iter().enumerate() {
         // Changes are read off the model before the operation; `json_patch` then applies it in
