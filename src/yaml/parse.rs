@@ -74,10 +74,7 @@ impl<'a> Parser<'a> {
     }
 
     fn line_start(&self, at: usize) -> usize {
-        self.b[..at]
-            .iter()
-            .rposition(|&c| c == b'\n')
-            .map_or(0, |i| i + 1)
+        memchr::memrchr(b'\n', &self.b[..at]).map_or(0, |i| i + 1)
     }
 
     fn column(&self, at: usize) -> usize {
@@ -85,11 +82,7 @@ impl<'a> Parser<'a> {
     }
 
     fn line_end(&self, from: usize) -> usize {
-        let mut end = from;
-        while end < self.b.len() && !is_break(self.b[end]) {
-            end += 1;
-        }
-        end
+        memchr::memchr2(b'\n', b'\r', &self.b[from..]).map_or(self.b.len(), |i| from + i)
     }
 
     fn at_document_marker(&self) -> bool {
@@ -547,24 +540,28 @@ impl<'a> Parser<'a> {
 
     /// End of plain scalar text on this line, trailing blanks excluded.
     fn plain_line_end(&self, start: usize, flow: bool) -> usize {
+        let b = self.b;
         let mut at = start;
-        let mut end = start;
-        while let Some(c) = self.byte_at(at) {
-            if is_break(c)
-                || (c == b':'
-                    && (self.is_separator_at(at + 1)
-                        || flow && self.byte_at(at + 1).is_some_and(is_flow_indicator)))
-                || (c == b'#' && at > start && is_blank(self.b[at - 1]))
-                || (flow && is_flow_indicator(c))
-            {
+        while let Some(&c) = b.get(at) {
+            let stop = match c {
+                b'\n' | b'\r' => true,
+                b':' => {
+                    self.is_separator_at(at + 1)
+                        || flow && self.byte_at(at + 1).is_some_and(is_flow_indicator)
+                }
+                b'#' => at > start && is_blank(b[at - 1]),
+                b',' | b'[' | b']' | b'{' | b'}' => flow,
+                _ => false,
+            };
+            if stop {
                 break;
             }
             at += 1;
-            if !is_blank(c) {
-                end = at;
-            }
         }
-        end
+        while at > start && is_blank(b[at - 1]) {
+            at -= 1;
+        }
+        at
     }
 
     /// Continues a plain scalar over following lines indented deeper than its parent.
