@@ -75,7 +75,9 @@ pub fn apply_patch_parsed(
         return Ok(src.to_owned());
     }
     let style = Style::detect(&doc, src);
-    let mut text = src.to_owned();
+    // Room for the new text up front: growing a file-sized string per splice is a copy each.
+    let mut text = String::with_capacity(src.len() + 256);
+    text.push_str(src);
     // Each splice is planned on the tree of the text before it; that tree borrows the text, so
     // it is dropped before the text changes and the changed text is parsed again.
     let mut splice = splice_for(src, &doc, &style, &changes[0])?;

@@ -87,9 +87,10 @@ impl<'a> Parser<'a> {
 
     fn at_document_marker(&self) -> bool {
         let rest = &self.b[self.pos..];
-        self.column(self.pos) == 0
-            && (rest.starts_with(b"---") || rest.starts_with(b"..."))
+        // The cheap byte tests first: this runs before every token.
+        (rest.starts_with(b"---") || rest.starts_with(b"..."))
             && self.is_separator_at(self.pos + 3)
+            && self.column(self.pos) == 0
     }
 
     fn skip_blanks(&mut self) {
