@@ -436,13 +436,12 @@ fn replace(
     let splice = |start: usize, end: usize, text: String| Splice { start, end, text };
     Ok(match slot {
         Slot::Root => splice(node.span.start, node.span.end, root_text(value, style)),
-        Slot::Value { mapping, index } if is_flow(mapping) => {
+        Slot::Value { mapping, .. } if is_flow(mapping) => {
             if matches!(node.kind, Kind::Empty) {
                 let has_colon = text[..node.span.start].ends_with(':');
                 let text = format!("{}{}", if has_colon { " " } else { ": " }, flow_text(true));
                 splice(node.span.start, node.span.end, text)
             } else {
-                let _ = index;
                 splice(node.span.start, node.span.end, flow_text(true))
             }
         }
@@ -472,8 +471,7 @@ fn replace(
                 )
             }
         }
-        Slot::Item { sequence, index } if is_flow(sequence) => {
-            let _ = index;
+        Slot::Item { sequence, .. } if is_flow(sequence) => {
             splice(node.span.start, node.span.end, flow_text(true))
         }
         Slot::Item { sequence, index } => {
