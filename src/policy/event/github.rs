@@ -4,21 +4,11 @@ use serde::Deserialize;
 
 use crate::domain::{CommitSha, GitRef, ProjectPath, SourceEvent};
 
-use super::{EventError, Parsed, bad, changed_paths};
+use super::{CommitFiles, EventError, Parsed, bad, changed_paths};
 
 #[derive(Deserialize)]
 struct Repository {
     full_name: String,
-}
-
-#[derive(Deserialize)]
-struct Commit {
-    #[serde(default)]
-    added: Vec<String>,
-    #[serde(default)]
-    modified: Vec<String>,
-    #[serde(default)]
-    removed: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -30,7 +20,7 @@ struct Push {
     deleted: bool,
     repository: Repository,
     #[serde(default)]
-    commits: Vec<Commit>,
+    commits: Vec<CommitFiles>,
 }
 
 #[derive(Deserialize)]
@@ -85,15 +75,10 @@ pub fn push(value: serde_json::Value) -> Result<Parsed, EventError> {
     if push.deleted || sha.is_null() {
         return Ok(Parsed::Ignored(format!("{git_ref} was deleted")));
     }
-    let lists: Vec<[Vec<String>; 3]> = push
-        .commits
-        .into_iter()
-        .map(|c| [c.added, c.modified, c.removed])
-        .collect();
-    let truncated = (lists.len() >= GITHUB_COMMIT_LIMIT).then_some(usize::MAX);
+    let truncated = (push.commits.len() >= GITHUB_COMMIT_LIMIT).then_some(usize::MAX);
     let changed = match git_ref {
         GitRef::Tag(_) => None,
-        GitRef::Branch(_) => changed_paths(lists.iter(), lists.len(), truncated),
+        GitRef::Branch(_) => changed_paths(&push.commits, truncated),
     };
     Ok(Parsed::Event(SourceEvent {
         project: project(KIND, &push.repository)?,

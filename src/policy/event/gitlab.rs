@@ -4,21 +4,11 @@ use serde::Deserialize;
 
 use crate::domain::{CommitSha, GitRef, ProjectPath, SourceEvent};
 
-use super::{EventError, Parsed, bad, changed_paths};
+use super::{CommitFiles, EventError, Parsed, bad, changed_paths};
 
 #[derive(Deserialize)]
 struct Project {
     path_with_namespace: String,
-}
-
-#[derive(Deserialize)]
-struct Commit {
-    #[serde(default)]
-    added: Vec<String>,
-    #[serde(default)]
-    modified: Vec<String>,
-    #[serde(default)]
-    removed: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -29,7 +19,7 @@ struct Push {
     checkout_sha: Option<String>,
     project: Project,
     #[serde(default)]
-    commits: Vec<Commit>,
+    commits: Vec<CommitFiles>,
     total_commits_count: Option<usize>,
 }
 
@@ -94,14 +84,9 @@ fn push(value: serde_json::Value) -> Result<Parsed, EventError> {
         Some(sha) => CommitSha::parse(sha).map_err(|e| bad(KIND, "checkout_sha", e))?,
         None => after,
     };
-    let lists: Vec<[Vec<String>; 3]> = push
-        .commits
-        .into_iter()
-        .map(|c| [c.added, c.modified, c.removed])
-        .collect();
     let changed = match git_ref {
         GitRef::Tag(_) => None,
-        GitRef::Branch(_) => changed_paths(lists.iter(), lists.len(), push.total_commits_count),
+        GitRef::Branch(_) => changed_paths(&push.commits, push.total_commits_count),
     };
     Ok(Parsed::Event(SourceEvent {
         project: project(KIND, &push.project)?,

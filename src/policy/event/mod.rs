@@ -65,17 +65,28 @@ fn bad(kind: &'static str, field: &'static str, detail: impl ToString) -> EventE
     }
 }
 
+/// The files one commit touched: the same three lists in GitLab and GitHub push payloads.
+#[derive(serde::Deserialize)]
+struct CommitFiles {
+    #[serde(default)]
+    added: Vec<String>,
+    #[serde(default)]
+    modified: Vec<String>,
+    #[serde(default)]
+    removed: Vec<String>,
+}
+
 /// The paths touched by a list of commits, or `None` when the forge truncated the list
 /// (both forges send at most 20 commits) and the set may be incomplete.
-fn changed_paths<'a>(
-    commits: impl Iterator<Item = &'a [Vec<String>; 3]>,
-    listed: usize,
-    total: Option<usize>,
-) -> Option<Vec<String>> {
-    if total.is_some_and(|total| total > listed) || listed == 0 {
+fn changed_paths(commits: &[CommitFiles], total: Option<usize>) -> Option<Vec<String>> {
+    if total.is_some_and(|total| total > commits.len()) || commits.is_empty() {
         return None;
     }
-    let mut paths: Vec<String> = commits.flatten().flatten().cloned().collect();
+    let mut paths: Vec<String> = commits
+        .iter()
+        .flat_map(|c| c.added.iter().chain(&c.modified).chain(&c.removed))
+        .cloned()
+        .collect();
     paths.sort();
     paths.dedup();
     Some(paths)
