@@ -447,24 +447,7 @@ fn check_keys(keys: &Spanned<RawKeys>, problems: &mut Problems) -> KeyPolicy {
 mod tests {
     use super::*;
 
-    const EXAMPLE: &str = "\
-clusters:
-  integration:
-    ca_cert: ca/integration.crt       # public CA certificate, in the repo
-    server: https://integration.k8s.example.com:6443
-    groups: [developers, qa]
-    max_ttl: 90d
-  production:
-    ca_cert: ca/production.crt
-    server: https://prod.k8s.example.com:6443
-    groups: [sre]
-    max_ttl: 30d
-users:
-  alice: { groups: [developers, sre] }
-  bob: { groups: [qa] }
-keys: { rsa_min_bits: 2048, ec_curves: [P-256, P-384], ed25519: false }
-deny_groups: [cluster-admins]
-";
+    const EXAMPLE: &str = include_str!("../../templates/gitops-example/policies/csr.yaml");
 
     fn parse(text: &str) -> Result<CsrPolicy, PolicyError> {
         CsrPolicy::parse(text, Path::new("policies/csr.yaml"))

@@ -16,24 +16,8 @@ use openssl::x509::extension::{
 };
 use openssl::x509::{X509, X509Extension, X509NameBuilder, X509Req, X509ReqBuilder};
 
-pub const POLICY: &str = "\
-clusters:
-  integration:
-    ca_cert: ca/integration.crt
-    server: https://integration.k8s.example.com:6443
-    groups: [developers, qa]
-    max_ttl: 90d
-  production:
-    ca_cert: ca/production.crt
-    server: https://prod.k8s.example.com:6443
-    groups: [sre]
-    max_ttl: 30d
-users:
-  alice: { groups: [developers, sre] }
-  bob: { groups: [qa] }
-keys: { rsa_min_bits: 2048, ec_curves: [P-256, P-384], ed25519: false }
-deny_groups: [cluster-admins]
-";
+/// The example CSR policy shipped with the GitOps template.
+pub const POLICY: &str = include_str!("../../templates/gitops-example/policies/csr.yaml");
 
 pub fn policy() -> ferry::csr::policy::CsrPolicy {
     ferry::csr::policy::CsrPolicy::parse(POLICY, std::path::Path::new("policies/csr.yaml"))

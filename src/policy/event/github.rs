@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::domain::{CommitSha, GitRef, ProjectPath, SourceEvent};
 
-use super::{CommitFiles, EventError, Parsed, bad, changed_paths};
+use super::{CommitFiles, EventError, Parsed, bad, changed_paths, pushed_ref};
 
 #[derive(Deserialize)]
 struct Repository {
@@ -64,13 +64,7 @@ const GITHUB_COMMIT_LIMIT: usize = 20;
 pub fn push(value: serde_json::Value) -> Result<Parsed, EventError> {
     const KIND: &str = "GitHub push";
     let push: Push = serde_json::from_value(value).map_err(|e| bad(KIND, "(payload)", e))?;
-    let git_ref = GitRef::from_full_name(&push.git_ref).ok_or_else(|| {
-        bad(
-            KIND,
-            "ref",
-            format!("`{}` is not a branch or tag", push.git_ref),
-        )
-    })?;
+    let git_ref = pushed_ref(KIND, &push.git_ref)?;
     let sha = CommitSha::parse(&push.after).map_err(|e| bad(KIND, "after", e))?;
     if push.deleted || sha.is_null() {
         return Ok(Parsed::Ignored(format!("{git_ref} was deleted")));

@@ -65,6 +65,12 @@ fn bad(kind: &'static str, field: &'static str, detail: impl ToString) -> EventE
     }
 }
 
+/// The branch or tag a push's `ref` (`refs/heads/...`, `refs/tags/...`) names.
+fn pushed_ref(kind: &'static str, full_name: &str) -> Result<crate::domain::GitRef, EventError> {
+    crate::domain::GitRef::from_full_name(full_name)
+        .ok_or_else(|| bad(kind, "ref", format!("`{full_name}` is not a branch or tag")))
+}
+
 /// The files one commit touched: the same three lists in GitLab and GitHub push payloads.
 #[derive(serde::Deserialize)]
 struct CommitFiles {
