@@ -61,16 +61,21 @@ fn in_process(text: &str) -> Duration {
             .expect("valid spec")
         })
         .collect();
-    const BATCH: usize = 2_000;
+    // `FERRY_BENCH_EDITS` shrinks the run, for profiling under valgrind.
+    let batch: usize = std::env::var("FERRY_BENCH_EDITS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2_000);
+    let rounds = if batch < 2_000 { 1 } else { 21 };
     let mut per_edit = Vec::new();
-    for _ in 0..21 {
+    for _ in 0..rounds {
         let start = Instant::now();
-        for i in 0..BATCH {
+        for i in 0..batch {
             let out = set_images(black_box(text), std::slice::from_ref(&specs[i % IMAGES]))
                 .expect("edit succeeds");
             black_box(out);
         }
-        per_edit.push(start.elapsed() / BATCH as u32);
+        per_edit.push(start.elapsed() / batch as u32);
     }
     median(per_edit)
 }
@@ -113,6 +118,9 @@ fn main() {
         rate,
         rate / 50_000.0
     );
+    if std::env::var_os("FERRY_BENCH_EDITS").is_some() {
+        return;
+    }
     let process = whole_process(&text);
     let ms = process.as_secs_f64() * 1e3;
     println!(

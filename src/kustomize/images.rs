@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 use super::spec::{Field, ImageSpec};
-use crate::yaml::{self, Document, EditError, Node, SyntaxError, line_col};
+use crate::yaml::{self, Document, EditError, Item, Node, SyntaxError, ValueKind, line_col};
 
 #[derive(Debug, Error)]
 pub enum KustomizeError {
@@ -84,18 +84,20 @@ impl ImageEntry {
     }
 }
 
-/// A parsed kustomization: its text, span tree and model, checked to have a usable shape.
+/// A parsed kustomization: its text and span tree, checked to have a usable shape.
+///
+/// The shape is checked on the tree and no model of the file is built up front: a service
+/// promoting many images pays for every allocation here, and an edit needs the model of the
+/// one entry it changes.
 pub struct Kustomization<'a> {
     src: &'a str,
     doc: Document<'a>,
-    model: Value,
 }
 
 impl<'a> Kustomization<'a> {
     pub fn parse(src: &'a str) -> Result<Self, KustomizeError> {
         let doc = yaml::parse(src)?;
-        let model = yaml::to_model(src, &doc)?;
-        let kustomization = Self { src, doc, model };
+        let kustomization = Self { src, doc };
         kustomization.check_shape()?;
         Ok(kustomization)
     }
@@ -117,9 +119,17 @@ impl<'a> Kustomization<'a> {
             .map(|e| &e.value)
     }
 
+    /// The nodes of the `images:` entries (empty when there is no list).
+    fn image_nodes(&self) -> &[Item<'a>] {
+        self.images_node()
+            .and_then(Node::as_sequence)
+            .map(|s| s.items.as_slice())
+            .unwrap_or_default()
+    }
+
     fn check_shape(&self) -> Result<(), KustomizeError> {
         let root = self.doc.root.as_ref();
-        if !self.model.is_object() {
+        if root.and_then(Node::as_mapping).is_none() {
             return Err(self.shape_error(
                 root,
                 "a kustomization must be a mapping of keys such as `resources:` and `images:`"
@@ -127,56 +137,86 @@ impl<'a> Kustomization<'a> {
             ));
         }
         let images = self.images_node();
-        let entries = match self.model.get("images") {
-            None | Some(Value::Null) => return Ok(()),
-            Some(Value::Array(entries)) => entries,
+        match images.map(yaml::value_kind) {
+            None | Some(ValueKind::Null | ValueKind::Sequence) => {}
+            Some(ValueKind::Alias) => {
+                return Err(self.shape_error(
+                    images,
+                    "`images:` is an alias; write the list out so Ferry can edit it".to_owned(),
+                ));
+            }
             Some(_) => {
                 return Err(self.shape_error(
                     images,
                     "`images:` must be a list of entries with `name:`".to_owned(),
                 ));
             }
-        };
-        let nodes = images
-            .and_then(Node::as_sequence)
-            .map(|s| s.items.as_slice())
-            .unwrap_or_default();
-        let mut seen: Vec<(&str, usize)> = Vec::new();
-        for (index, entry) in entries.iter().enumerate() {
-            let node = nodes.get(index).map(|item| &item.node);
-            let name = entry.get("name").and_then(Value::as_str);
-            let Some(name) = name.filter(|_| entry.is_object()) else {
+        }
+        let nodes = self.image_nodes();
+        let mut names: Vec<(&str, usize)> = Vec::with_capacity(nodes.len());
+        for (index, item) in nodes.iter().enumerate() {
+            let node = Some(&item.node);
+            let field = |key: &str| {
+                item.node.as_mapping().and_then(|m| {
+                    m.entries
+                        .iter()
+                        .find(|e| e.key_str() == key)
+                        .map(|e| yaml::value_kind(&e.value))
+                })
+            };
+            let Some(ValueKind::String(name)) = field("name") else {
                 return Err(self.shape_error(node, format!("images[{index}] needs a `name:` that is a string, the image name used in the resources")));
             };
-            for field in ["newName", "newTag", "digest"] {
-                if entry
-                    .get(field)
-                    .is_some_and(|v| !v.is_string() && !v.is_number())
-                {
-                    return Err(
-                        self.shape_error(node, format!("images[{index}].{field} must be a string"))
-                    );
+            for key in ["newName", "newTag", "digest"] {
+                match field(key) {
+                    None | Some(ValueKind::String(_) | ValueKind::Number) => {}
+                    Some(ValueKind::Alias) => {
+                        return Err(self.shape_error(node, format!("images[{index}].{key} is an alias; write the value out so Ferry can edit it")));
+                    }
+                    Some(_) => {
+                        return Err(self
+                            .shape_error(node, format!("images[{index}].{key} must be a string")));
+                    }
                 }
             }
-            if let Some((_, first)) = seen.iter().find(|(seen_name, _)| *seen_name == name) {
-                let (line, _) =
-                    line_col(self.src, nodes.get(*first).map_or(0, |i| i.node.span.start));
-                return Err(self.shape_error(node, format!("images has a second entry named `{name}` (the first is on line {line}); remove one of them")));
-            }
-            seen.push((name, index));
+            names.push((name, index));
+        }
+        // Sorted by name, then position: a repeated name sits right after its first entry.
+        names.sort_unstable();
+        if let Some(pair) = names.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+            let (name, first, second) = (pair[0].0, pair[0].1, pair[1].1);
+            let (line, _) = line_col(self.src, nodes[first].node.span.start);
+            return Err(self.shape_error(Some(&nodes[second].node), format!("images has a second entry named `{name}` (the first is on line {line}); remove one of them")));
         }
         Ok(())
     }
 
-    pub fn model(&self) -> &Value {
-        &self.model
+    /// The model of `images:`, `None` when the key is absent.
+    fn images_model(&self) -> Result<Option<Value>, KustomizeError> {
+        Ok(match self.images_node() {
+            Some(node) => Some(yaml::node_model(self.src, node)?),
+            None => None,
+        })
+    }
+
+    /// The position of the entry named `name`, if there is one.
+    fn entry_named(&self, name: &str) -> Option<usize> {
+        self.image_nodes().iter().position(|item| {
+            item.node.as_mapping().is_some_and(|m| {
+                m.entries.iter().any(|e| {
+                    e.key_str() == "name" && yaml::value_kind(&e.value) == ValueKind::String(name)
+                })
+            })
+        })
     }
 
     /// The entries of `images:` in file order.
     pub fn images(&self) -> Vec<ImageEntry> {
         let text = |entry: &Value, key: &str| entry.get(key).map(scalar_text);
-        self.model
-            .get("images")
+        self.images_model()
+            .ok()
+            .flatten()
+            .as_ref()
             .and_then(Value::as_array)
             .map(|entries| {
                 entries
@@ -194,10 +234,26 @@ impl<'a> Kustomization<'a> {
 
     /// Applies `specs` in order and returns the new text (the same text when nothing changes).
     pub fn set_images(self, specs: &[ImageSpec]) -> Result<String, KustomizeError> {
-        let ops = image_ops(&self.model, specs)
+        let existing = match specs {
+            [spec] => self.entry_named(spec.name.as_str()),
+            _ => None,
+        };
+        let images = match existing {
+            // One spec for an existing entry: the patch reads and changes that entry only, so
+            // the other entries stand as nulls in the model it is planned on. The writer checks
+            // the result against the entry's own model, or re-reads the whole file.
+            Some(index) => {
+                let nodes = self.image_nodes();
+                let mut sparse = vec![Value::Null; nodes.len()];
+                sparse[index] = yaml::node_model(self.src, &nodes[index].node)?;
+                Some(Value::Array(sparse))
+            }
+            None => self.images_model()?,
+        };
+        let ops = image_ops(images.as_ref(), specs)
             .map_err(|message| self.shape_error(self.images_node(), message))?;
-        Ok(yaml::apply_patch_parsed(
-            self.src, self.doc, self.model, &ops,
+        Ok(yaml::apply_patch_under(
+            self.src, self.doc, "images", images, &ops,
         )?)
     }
 }
@@ -218,21 +274,24 @@ fn pointer(tokens: &[&str]) -> PointerBuf {
     PointerBuf::from_tokens(tokens.iter().copied())
 }
 
-/// The JSON Patch that applies `specs` to a kustomization model, each spec seeing the result
-/// of the ones before it.
-pub fn image_ops(model: &Value, specs: &[ImageSpec]) -> Result<Vec<PatchOperation>, String> {
+/// The JSON Patch that applies `specs` to a kustomization whose `images:` value has the model
+/// `images` (`None` when the key is absent), each spec seeing the result of the ones before it.
+pub fn image_ops(
+    images: Option<&Value>,
+    specs: &[ImageSpec],
+) -> Result<Vec<PatchOperation>, String> {
     if let [spec] = specs {
-        return spec_ops(model, spec);
+        return spec_ops(images, spec);
     }
-    // Only `images` is planned on, so only it is copied.
-    let mut images = Map::new();
-    if let Some(list) = model.get("images") {
-        images.insert("images".to_owned(), list.clone());
+    // The patch is planned on a kustomization holding only `images:`, the key it changes.
+    let mut model = Map::new();
+    if let Some(list) = images {
+        model.insert("images".to_owned(), list.clone());
     }
-    let mut images = Value::Object(images);
+    let mut images = Value::Object(model);
     let mut all = Vec::new();
     for spec in specs {
-        let ops = spec_ops(&images, spec)?;
+        let ops = spec_ops(images.get("images"), spec)?;
         json_patch::patch(&mut images, &ops)
             .map_err(|err| format!("internal error planning `{spec}`: {err}"))?;
         all.extend(ops);
@@ -240,8 +299,7 @@ pub fn image_ops(model: &Value, specs: &[ImageSpec]) -> Result<Vec<PatchOperatio
     Ok(all)
 }
 
-fn spec_ops(model: &Value, spec: &ImageSpec) -> Result<Vec<PatchOperation>, String> {
-    let images = model.get("images");
+fn spec_ops(images: Option<&Value>, spec: &ImageSpec) -> Result<Vec<PatchOperation>, String> {
     let entries = images.and_then(Value::as_array);
     let found = entries.and_then(|entries| {
         entries

@@ -5,11 +5,12 @@ use json_patch::PatchOperation;
 use serde_json::Value;
 use thiserror::Error;
 
-use super::emit::{self, Style};
+use super::emit::{self, LazyStyle, Style};
 use super::error::SyntaxError;
 use super::model::to_model;
 use super::parse::parse;
 use super::tree::{Document, Kind, Node, Scalar};
+use super::verify::{Replaced, holds_locally};
 
 #[derive(Debug, Error)]
 pub enum EditError {
@@ -71,36 +72,163 @@ pub fn apply_patch_parsed(
     ops: &[PatchOperation],
 ) -> Result<String, EditError> {
     let (changes, intended) = plan(before, ops)?;
-    if changes.is_empty() {
-        return Ok(src.to_owned());
+    write(src, doc, &changes, ops, &Intended::Whole(intended)).map(|(text, _)| text)
+}
+
+/// [`apply_patch_parsed`] for a patch whose operations all lie under the root mapping key
+/// `key`: only that subtree's model is needed (`subtree`, `None` when the key is absent). The
+/// rest of the document is modelled only if the edit cannot be checked where it happened.
+pub fn apply_patch_under(
+    src: &str,
+    doc: Document,
+    key: &str,
+    subtree: Option<Value>,
+    ops: &[PatchOperation],
+) -> Result<String, EditError> {
+    let under_key = |pointer: &jsonptr::Pointer| {
+        pointer
+            .tokens()
+            .next()
+            .is_some_and(|token| token.decoded() == key)
+    };
+    let all_under = ops.iter().all(|op| match op {
+        PatchOperation::Move(mv) => under_key(&mv.path) && under_key(&mv.from),
+        PatchOperation::Copy(copy) => under_key(&copy.path) && under_key(&copy.from),
+        op => under_key(op.path()),
+    });
+    let root_is_mapping = doc
+        .root
+        .as_ref()
+        .is_some_and(|root| root.as_mapping().is_some());
+    if !all_under || !root_is_mapping {
+        let before = to_model(src, &doc)?;
+        return apply_patch_parsed(src, doc, before, ops);
     }
-    let style = Style::detect(&doc, src);
+    let mut partial = serde_json::Map::new();
+    if let Some(subtree) = subtree {
+        partial.insert(key.to_owned(), subtree);
+    }
+    let (changes, intended) = plan(Value::Object(partial), ops)?;
+    write(src, doc, &changes, ops, &Intended::Under(intended)).map(|(text, _)| text)
+}
+
+/// How an edit was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Checked {
+    /// The edited lines were re-parsed on their own.
+    Locally,
+    /// The whole text was re-parsed.
+    Whole,
+}
+
+/// [`apply_patch`], also telling how the result was checked.
+#[cfg(test)]
+pub(super) fn apply_patch_checked(
+    src: &str,
+    ops: &[PatchOperation],
+) -> Result<(String, Checked), EditError> {
+    let doc = parse(src)?;
+    let before = to_model(src, &doc)?;
+    let (changes, intended) = plan(before, ops)?;
+    write(src, doc, &changes, ops, &Intended::Whole(intended))
+}
+
+/// What the edited document must mean.
+enum Intended {
+    /// The whole document's model.
+    Whole(Value),
+    /// The model of one root key only (a mapping with that key, or empty when it is removed);
+    /// the rest of the document keeps its meaning.
+    Under(Value),
+}
+
+impl Intended {
+    fn value(&self) -> &Value {
+        match self {
+            Intended::Whole(value) | Intended::Under(value) => value,
+        }
+    }
+}
+
+/// Splices the planned changes into `src` and checks the result means what was intended.
+fn write(
+    src: &str,
+    doc: Document,
+    changes: &[Change],
+    ops: &[PatchOperation],
+    intended: &Intended,
+) -> Result<(String, Checked), EditError> {
+    let Some((first, rest)) = changes.split_first() else {
+        return Ok((src.to_owned(), Checked::Whole));
+    };
+    let style = LazyStyle::new(&doc, src);
     // Room for the new text up front: growing a file-sized string per splice is a copy each.
     let mut text = String::with_capacity(src.len() + 256);
     text.push_str(src);
+    let mut splice = splice_for(src, &doc, &style, first)?;
+    if rest.is_empty() {
+        text.replace_range(splice.start..splice.end, &splice.text);
+        let replaced = Replaced {
+            start: splice.start,
+            end: splice.end,
+            new_len: splice.text.len(),
+        };
+        if holds_locally(src, &doc, &replaced, &text, ops, intended.value()) {
+            // Tests run with debug assertions: every local verdict is checked the long way.
+            debug_assert!(
+                verify_whole(src, &text, ops, intended).is_ok(),
+                "local verification accepted an edit the whole re-parse rejects"
+            );
+            return Ok((text, Checked::Locally));
+        }
+        return verify_whole(src, &text, ops, intended).map(|()| (text, Checked::Whole));
+    }
     // Each splice is planned on the tree of the text before it; that tree borrows the text, so
-    // it is dropped before the text changes and the changed text is parsed again.
-    let mut splice = splice_for(src, &doc, &style, &changes[0])?;
+    // it is dropped before the text changes and the changed text is parsed again. The style
+    // is read off the original tree before it goes.
+    let style = LazyStyle::ready(*style.get());
     drop(doc);
-    for change in &changes[1..] {
+    for change in rest {
         text.replace_range(splice.start..splice.end, &splice.text);
         let doc = reparse(&text)?;
         splice = splice_for(&text, &doc, &style, change)?;
     }
     text.replace_range(splice.start..splice.end, &splice.text);
-    let doc = reparse(&text)?;
-    if !super::model::matches(&text, &doc, &intended) {
-        let after = to_model(&text, &doc).map_err(|err| EditError::Verification {
-            detail: err.to_string(),
-        })?;
-        return Err(EditError::Verification {
-            detail: format!(
-                "first difference at `{}`",
-                first_difference(&after, &intended)
-            ),
-        });
+    verify_whole(src, &text, ops, intended).map(|()| (text, Checked::Whole))
+}
+
+/// Re-parses the whole edited `text` and compares it with the intended model.
+fn verify_whole(
+    src: &str,
+    text: &str,
+    ops: &[PatchOperation],
+    intended: &Intended,
+) -> Result<(), EditError> {
+    let whole;
+    let expected = match intended {
+        Intended::Whole(value) => value,
+        Intended::Under(_) => {
+            let mut model = to_model(src, &parse(src)?)?;
+            json_patch::patch(&mut model, ops).map_err(|err| EditError::Verification {
+                detail: format!("the patch does not apply to the whole document: {err}"),
+            })?;
+            whole = model;
+            &whole
+        }
+    };
+    let doc = reparse(text)?;
+    if super::model::matches(text, &doc, expected) {
+        return Ok(());
     }
-    Ok(text)
+    let after = to_model(text, &doc).map_err(|err| EditError::Verification {
+        detail: err.to_string(),
+    })?;
+    Err(EditError::Verification {
+        detail: format!(
+            "first difference at `{}`",
+            first_difference(&after, expected)
+        ),
+    })
 }
 
 fn reparse(text: &str) -> Result<Document<'_>, EditError> {
@@ -359,7 +487,7 @@ fn missing(path: &[String]) -> EditError {
 fn splice_for(
     text: &str,
     doc: &Document,
-    style: &Style,
+    style: &LazyStyle,
     change: &Change,
 ) -> Result<Splice, EditError> {
     match change {
@@ -426,16 +554,28 @@ fn is_flow(node: &Node) -> bool {
 fn replace(
     text: &str,
     doc: &Document,
-    style: &Style,
+    style: &LazyStyle,
     path: &[String],
     value: &Value,
 ) -> Result<Splice, EditError> {
     let Located { node, slot } = locate(text, doc, path)?;
     let keep = scalar_style(node);
-    let flow_text = |flow: bool| emit::scalar(value, flow, style.quote, keep);
+    let flow_text = |flow: bool| {
+        // The file's quote style is looked for only when the value needs quotes.
+        let quote = if emit::uses_quote(value, flow, keep) {
+            style.get().quote
+        } else {
+            emit::Quote::Double
+        };
+        emit::scalar(value, flow, quote, keep)
+    };
     let splice = |start: usize, end: usize, text: String| Splice { start, end, text };
     Ok(match slot {
-        Slot::Root => splice(node.span.start, node.span.end, root_text(value, style)),
+        Slot::Root => splice(
+            node.span.start,
+            node.span.end,
+            root_text(value, style.get()),
+        ),
         Slot::Value { mapping, .. } if is_flow(mapping) => {
             if matches!(node.kind, Kind::Empty) {
                 let has_colon = text[..node.span.start].ends_with(':');
@@ -467,7 +607,7 @@ fn replace(
                 splice(
                     colon,
                     node.span.end,
-                    emit::after_key(value, key_column, style),
+                    emit::after_key(value, key_column, style.get()),
                 )
             }
         }
@@ -486,7 +626,7 @@ fn replace(
                 splice(
                     dash + 1,
                     node.span.end,
-                    emit::after_dash(value, column(text, dash), style),
+                    emit::after_dash(value, column(text, dash), style.get()),
                 )
             } else if matches!(node.kind, Kind::Empty) || node.is_block_collection() {
                 splice(dash + 1, node.span.end, format!(" {}", flow_text(false)))
@@ -535,7 +675,7 @@ fn end_of_root_content(text: &str) -> usize {
 fn add(
     text: &str,
     doc: &Document,
-    style: &Style,
+    style: &LazyStyle,
     path: &[String],
     value: &Value,
 ) -> Result<Splice, EditError> {
@@ -543,13 +683,13 @@ fn add(
         return replace(text, doc, style, path, value);
     };
     let Located { node: parent, slot } = locate(text, doc, parent_path)?;
-    let nl = style.newline;
+    let nl = style.get().newline;
     match &parent.kind {
         Kind::Mapping(mapping) if mapping.flow => {
             let entry = format!(
                 "{}: {}",
-                emit::scalar(&Value::String(last.clone()), true, style.quote, None),
-                emit::scalar(value, true, style.quote, None)
+                emit::scalar(&Value::String(last.clone()), true, style.get().quote, None),
+                emit::scalar(value, true, style.get().quote, None)
             );
             Ok(match mapping.entries.last() {
                 Some(previous) => insert(entry_end(previous), format!(", {entry}")),
@@ -567,7 +707,7 @@ fn add(
                 line_end(text, entry_end(previous))
             };
             let mut entry = nl.to_owned();
-            emit::push_entry(&mut entry, last, value, key_column, style);
+            emit::push_entry(&mut entry, last, value, key_column, style.get());
             Ok(insert(at, entry))
         }
         Kind::Sequence(sequence) => {
@@ -576,7 +716,7 @@ fn add(
             } else {
                 last.parse::<usize>().map_err(|_| missing(path))?
             };
-            let item_text = |flow: bool| emit::scalar(value, flow, style.quote, None);
+            let item_text = |flow: bool| emit::scalar(value, flow, style.get().quote, None);
             if sequence.flow {
                 return Ok(match (sequence.items.get(index), sequence.items.last()) {
                     (Some(before), _) => {
@@ -589,7 +729,7 @@ fn add(
                 });
             }
             let dash_column = column(text, parent.span.start);
-            let item = format!("-{}", emit::after_dash(value, dash_column, style));
+            let item = format!("-{}", emit::after_dash(value, dash_column, style.get()));
             match (sequence.items.get(index), sequence.items.last()) {
                 (Some(before), _) => {
                     let dash = before.dash.unwrap_or(before.node.span.start);
@@ -645,7 +785,12 @@ fn delete_lines(text: &str, start: usize, end: usize) -> Splice {
     }
 }
 
-fn remove(text: &str, doc: &Document, style: &Style, path: &[String]) -> Result<Splice, EditError> {
+fn remove(
+    text: &str,
+    doc: &Document,
+    style: &LazyStyle,
+    path: &[String],
+) -> Result<Splice, EditError> {
     let Some((last, parent_path)) = path.split_last() else {
         return replace(text, doc, style, path, &Value::Null);
     };

@@ -1,5 +1,7 @@
 //! Writing new YAML text in the style of the file it goes into.
 
+use std::cell::OnceCell;
+
 use serde_json::{Map, Value};
 
 use super::model::resolve_plain;
@@ -32,13 +34,48 @@ impl Style {
         if let Some(root) = &doc.root {
             found.visit(root, src);
         }
+        Self::from_found(&found, doc.newline)
+    }
+
+    fn from_found(found: &Found, newline: &'static str) -> Self {
         Self {
             indent: found.indent.unwrap_or(2),
             sequence_indent: found.sequence_indent.unwrap_or(0),
             item_offset: found.item_offset.unwrap_or(2),
             quote: found.quote.unwrap_or(Quote::Double),
-            newline: doc.newline,
+            newline,
         }
+    }
+}
+
+/// The style, read off the document on first use: most edits replace a plain value and
+/// never need it, and reading it walks the whole tree when the file quotes nothing.
+pub struct LazyStyle<'d> {
+    style: OnceCell<Style>,
+    source: Option<(&'d Document<'d>, &'d str)>,
+}
+
+impl<'d> LazyStyle<'d> {
+    pub fn new(doc: &'d Document<'d>, src: &'d str) -> Self {
+        Self {
+            style: OnceCell::new(),
+            source: Some((doc, src)),
+        }
+    }
+
+    pub fn ready(style: Style) -> Self {
+        Self {
+            style: OnceCell::from(style),
+            source: None,
+        }
+    }
+
+    pub fn get(&self) -> &Style {
+        self.style.get_or_init(|| match self.source {
+            Some((doc, src)) => Style::detect(doc, src),
+            // `ready` fills the cell, so this is never reached; Ferry's defaults if it were.
+            None => Style::from_found(&Found::default(), "\n"),
+        })
     }
 }
 
@@ -156,6 +193,20 @@ pub fn plain_is_safe(text: &str, flow: bool) -> bool {
 
 /// A scalar value as YAML text. `keep` is the style of the value it replaces, kept when it
 /// can still say the new value.
+/// Whether [`scalar`] would read its `quote` argument for this value.
+pub fn uses_quote(value: &Value, flow: bool, keep: Option<ScalarStyle>) -> bool {
+    match value {
+        Value::String(text) => {
+            !matches!(
+                keep,
+                Some(ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted)
+            ) && !plain_is_safe(text, flow)
+        }
+        Value::Array(_) | Value::Object(_) => true,
+        _ => false,
+    }
+}
+
 pub fn scalar(value: &Value, flow: bool, quote: Quote, keep: Option<ScalarStyle>) -> String {
     match value {
         Value::Null => "null".to_owned(),

@@ -12,11 +12,12 @@ mod model;
 mod parse;
 mod scalar;
 mod tree;
+mod verify;
 
-pub use edit::{EditError, apply_patch, apply_patch_parsed};
+pub use edit::{EditError, apply_patch, apply_patch_parsed, apply_patch_under};
 pub use emit::plain_is_safe;
 pub use error::{SyntaxError, line_col};
-pub use model::{resolve_plain, to_model};
+pub use model::{ValueKind, node_model, resolve_plain, to_model, value_kind};
 pub use parse::parse;
 pub use tree::{
     Document, Entry, Item, Kind, Mapping, Node, Props, Scalar, ScalarStyle, Sequence, Span,

@@ -20,6 +20,11 @@ pub fn to_model(src: &str, doc: &Document) -> Result<Value, SyntaxError> {
     }
 }
 
+/// The model of one node of a document that has no anchors or aliases.
+pub fn node_model(src: &str, node: &Node) -> Result<Value, SyntaxError> {
+    node_value(src, node, &mut HashMap::new())
+}
+
 fn node_value(
     src: &str,
     node: &Node,
@@ -82,7 +87,8 @@ fn has_alias(node: &Node) -> bool {
     }
 }
 
-fn node_matches(node: &Node, expected: &Value) -> bool {
+/// Whether `node` means `expected`; the node and what it contains must hold no alias.
+pub(super) fn node_matches(node: &Node, expected: &Value) -> bool {
     match (&node.kind, expected) {
         (Kind::Empty, Value::Null) => true,
         (Kind::Scalar(scalar), _) => {
@@ -136,6 +142,43 @@ fn plain_is_string(text: &str) -> bool {
             .and_then(Number::from_f64)
             .is_some();
     !special && !float && parse_int(text).is_none() && !is_special_float(text)
+}
+
+/// What kind of value a node is, read off the tree without building the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind<'n> {
+    Null,
+    Bool,
+    Number,
+    /// A string, with its text.
+    String(&'n str),
+    Mapping,
+    Sequence,
+    /// An alias: its kind is that of the anchored value.
+    Alias,
+}
+
+/// The kind of value `node` means (YAML 1.2 core schema for plain scalars).
+pub fn value_kind<'n>(node: &'n Node) -> ValueKind<'n> {
+    match &node.kind {
+        Kind::Empty => ValueKind::Null,
+        Kind::Mapping(_) => ValueKind::Mapping,
+        Kind::Sequence(_) => ValueKind::Sequence,
+        Kind::Alias(_) => ValueKind::Alias,
+        Kind::Scalar(scalar) => {
+            let text = scalar.value.as_ref();
+            if scalar.style != ScalarStyle::Plain || node.tag().is_some() || plain_is_string(text) {
+                return ValueKind::String(text);
+            }
+            match resolve_plain(text) {
+                Value::Null => ValueKind::Null,
+                Value::Bool(_) => ValueKind::Bool,
+                Value::Number(_) => ValueKind::Number,
+                // Special floats (`.inf`, `.nan`) are numbers.
+                _ => ValueKind::Number,
+            }
+        }
+    }
 }
 
 /// What a plain scalar means under the YAML 1.2 core schema.

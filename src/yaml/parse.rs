@@ -28,9 +28,14 @@ pub fn parse(src: &str) -> Result<Document<'_>, SyntaxError> {
         src,
         b: src.as_bytes(),
         pos: 0,
+        has_anchors: false,
     };
     let root = parser.document()?;
-    Ok(Document { root, newline })
+    Ok(Document {
+        root,
+        newline,
+        has_anchors: parser.has_anchors,
+    })
 }
 
 /// Nesting deeper than this is refused: it is never needed in configuration and keeps
@@ -41,7 +46,18 @@ struct Parser<'a> {
     src: &'a str,
     b: &'a [u8],
     pos: usize,
+    has_anchors: bool,
 }
+
+/// Bytes that may end a plain scalar in block context.
+const BLOCK_PLAIN_STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'\n' as usize] = true;
+    table[b'\r' as usize] = true;
+    table[b':' as usize] = true;
+    table[b'#' as usize] = true;
+    table
+};
 
 fn is_blank(c: u8) -> bool {
     c == b' ' || c == b'\t'
@@ -290,6 +306,7 @@ impl<'a> Parser<'a> {
         loop {
             match self.peek() {
                 Some(b'&') if anchor.is_none() => {
+                    self.has_anchors = true;
                     let start = self.pos + 1;
                     anchor = Some(self.name_token(start, "anchor")?);
                 }
@@ -333,6 +350,7 @@ impl<'a> Parser<'a> {
     }
 
     fn alias(&mut self) -> Result<Node<'a>, SyntaxError> {
+        self.has_anchors = true;
         let start = self.pos;
         let name = self.name_token(start + 1, "alias")?;
         Ok(Node::new(Span::new(start, self.pos), Kind::Alias(name)))
@@ -542,27 +560,39 @@ impl<'a> Parser<'a> {
     /// End of plain scalar text on this line, trailing blanks excluded.
     fn plain_line_end(&self, start: usize, flow: bool) -> usize {
         let b = self.b;
-        let mut at = start;
-        while let Some(&c) = b.get(at) {
-            let stop = match c {
-                b'\n' | b'\r' => true,
-                b':' => {
-                    self.is_separator_at(at + 1)
-                        || flow && self.byte_at(at + 1).is_some_and(is_flow_indicator)
+        let mut at = if flow {
+            self.flow_plain_end(start, self.line_end(start))
+        } else {
+            // Outside flow collections only a line break, `: ` and ` #` end a plain scalar:
+            // one table lookup a byte finds the candidates.
+            let mut at = start;
+            loop {
+                match b.get(at) {
+                    Some(&c) if !BLOCK_PLAIN_STOP[usize::from(c)] => at += 1,
+                    Some(b':') if !self.is_separator_at(at + 1) => at += 1,
+                    Some(b'#') if at == start || !is_blank(b[at - 1]) => at += 1,
+                    _ => break at,
                 }
-                b'#' => at > start && is_blank(b[at - 1]),
-                b',' | b'[' | b']' | b'{' | b'}' => flow,
-                _ => false,
-            };
-            if stop {
-                break;
             }
-            at += 1;
-        }
+        };
         while at > start && is_blank(b[at - 1]) {
             at -= 1;
         }
         at
+    }
+
+    fn flow_plain_end(&self, start: usize, line_end: usize) -> usize {
+        let b = self.b;
+        (start..line_end)
+            .find(|&at| match b[at] {
+                b':' => {
+                    self.is_separator_at(at + 1)
+                        || self.byte_at(at + 1).is_some_and(is_flow_indicator)
+                }
+                b'#' => at > start && is_blank(b[at - 1]),
+                c => is_flow_indicator(c),
+            })
+            .unwrap_or(line_end)
     }
 
     /// Continues a plain scalar over following lines indented deeper than its parent.

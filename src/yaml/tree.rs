@@ -149,4 +149,7 @@ pub struct Document<'a> {
     pub root: Option<Node<'a>>,
     /// The line break the file uses, kept for inserted lines.
     pub newline: &'static str,
+    /// Whether any anchor or alias appears: a value may then be shared between places, so an
+    /// edit cannot be checked by looking at the edited place alone.
+    pub has_anchors: bool,
 }
