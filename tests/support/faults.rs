@@ -126,7 +126,7 @@ impl Faults {
         let mut rules = lock(&self.rules);
         let rule = rules
             .iter_mut()
-            .find(|r| r.remaining > 0 && &r.method == method && matches(&r.pattern, path))?;
+            .find(|r| r.remaining > 0 && r.method == *method && matches(&r.pattern, path))?;
         rule.remaining -= 1;
         Some(rule.fault.clone())
     }
