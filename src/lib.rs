@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod csr;
 pub mod domain;
+pub mod forge;
 pub mod kustomize;
 pub mod policy;
 pub mod yaml;

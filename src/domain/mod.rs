@@ -4,9 +4,11 @@ pub mod image;
 
 pub use image::{Digest, ImageName, ImageRef, ImageRefError, Tag};
 pub mod event;
+pub mod merge_request;
 pub mod names;
 pub mod source;
 
 pub use event::SourceEvent;
+pub use merge_request::MrIid;
 pub use names::{EnvironmentName, NameError, ServiceName};
 pub use source::{CommitSha, GitRef, ProjectPath, Source, SourceError, UserId};

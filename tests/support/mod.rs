@@ -1,0 +1,7 @@
+//! Test support shared by integration tests: in-memory forges served over HTTP.
+//!
+//! Each test binary uses part of it; `#[allow(dead_code)]` on `mod support;` keeps the rest quiet.
+
+pub mod fake_github;
+pub mod fake_gitlab;
+pub mod faults;
