@@ -1,6 +1,10 @@
-//! Paths touched by a push, from the commit lists both forges send.
+//! What both forges' push payloads share: the ref, `before`, and the commit lists.
 
 use serde::Deserialize;
+
+use crate::domain::{CommitSha, GitRef};
+
+use super::EventError;
 
 /// The files one commit touched: the same three lists in GitLab and GitHub push payloads.
 #[derive(Deserialize)]
@@ -27,4 +31,25 @@ pub(crate) fn changed_paths(commits: &[CommitFiles], total: Option<usize>) -> Op
     paths.sort();
     paths.dedup();
     Some(paths)
+}
+
+/// The branch or tag a push's full `ref` names.
+pub(crate) fn pushed_ref(kind: &'static str, full_name: &str) -> Result<GitRef, EventError> {
+    GitRef::from_full_name(full_name).ok_or_else(|| {
+        EventError::bad(kind, "ref", format!("`{full_name}` is not a branch or tag"))
+    })
+}
+
+/// A push's `before`: `None` when absent or all zeros (the ref is new).
+pub(crate) fn before_sha(
+    kind: &'static str,
+    before: Option<&str>,
+) -> Result<Option<CommitSha>, EventError> {
+    match before {
+        Some(text) => Ok(Some(
+            CommitSha::parse(text).map_err(|e| EventError::bad(kind, "before", e))?,
+        )
+        .filter(|sha| !sha.is_null())),
+        None => Ok(None),
+    }
 }

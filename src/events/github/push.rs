@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::domain::forge_event::Push as PushEvent;
 use crate::domain::{ForgeEvent, GitRef};
-use crate::events::paths::{CommitFiles, changed_paths};
+use crate::events::paths::{CommitFiles, before_sha, changed_paths, pushed_ref};
 use crate::events::{EventError, decode};
 
 use super::{Repository, User, sha};
@@ -44,21 +44,12 @@ const GITHUB_COMMIT_LIMIT: usize = 20;
 pub(super) fn push(body: &[u8]) -> Result<ForgeEvent, EventError> {
     const KIND: &str = "GitHub push";
     let push: Push = decode(KIND, body)?;
-    let git_ref = GitRef::from_full_name(&push.git_ref).ok_or_else(|| {
-        EventError::bad(
-            KIND,
-            "ref",
-            format!("`{}` is not a branch or tag", push.git_ref),
-        )
-    })?;
+    let git_ref = pushed_ref(KIND, &push.git_ref)?;
     let after = sha(KIND, "after", &push.after)?;
     if push.deleted || after.is_null() {
         return Ok(ForgeEvent::Ignored(format!("{git_ref} was deleted")));
     }
-    let before = match push.before.as_deref() {
-        Some(before) => Some(sha(KIND, "before", before)?).filter(|b| !b.is_null()),
-        None => None,
-    };
+    let before = before_sha(KIND, push.before.as_deref())?;
     let project = push.repository.path(KIND)?;
     let pusher = push.sender.as_ref().map(User::actor);
     Ok(match git_ref {

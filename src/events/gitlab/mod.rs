@@ -22,7 +22,8 @@ struct Envelope {
 }
 
 /// The `object_kind` a header announces; `None` for system hooks, which say it only in the body.
-fn expected_kind(header: &str) -> Result<Option<&'static str>, ForgeEvent> {
+/// `Err` holds why an unknown header is ignored.
+fn expected_kind(header: &str) -> Result<Option<&'static str>, String> {
     Ok(Some(match header {
         "Push Hook" => "push",
         "Tag Push Hook" => "tag_push",
@@ -31,9 +32,7 @@ fn expected_kind(header: &str) -> Result<Option<&'static str>, ForgeEvent> {
         "Pipeline Hook" => "pipeline",
         "System Hook" => return Ok(None),
         other => {
-            return Err(ForgeEvent::Ignored(format!(
-                "GitLab `{other}` events are not used by Ferry"
-            )));
+            return Err(format!("GitLab `{other}` events are not used by Ferry"));
         }
     }))
 }
@@ -41,7 +40,7 @@ fn expected_kind(header: &str) -> Result<Option<&'static str>, ForgeEvent> {
 pub(super) fn parse(header: &str, body: &[u8]) -> Result<ForgeEvent, EventError> {
     let expected = match expected_kind(header) {
         Ok(expected) => expected,
-        Err(ignored) => return Ok(ignored),
+        Err(reason) => return Ok(ForgeEvent::Ignored(reason)),
     };
     let envelope: Envelope = decode("GitLab", body)?;
     let Some(object_kind) = envelope.object_kind else {

@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::domain::forge_event::Push as PushEvent;
 use crate::domain::{Actor, ForgeEvent, GitRef, UserId};
-use crate::events::paths::{CommitFiles, changed_paths};
+use crate::events::paths::{CommitFiles, before_sha, changed_paths, pushed_ref};
 use crate::events::{EventError, decode};
 
 use super::{Project, sha};
@@ -26,13 +26,7 @@ struct Push {
 
 pub(super) fn parse(body: &[u8], kind: &'static str) -> Result<ForgeEvent, EventError> {
     let push: Push = decode(kind, body)?;
-    let git_ref = GitRef::from_full_name(&push.git_ref).ok_or_else(|| {
-        EventError::bad(
-            kind,
-            "ref",
-            format!("`{}` is not a branch or tag", push.git_ref),
-        )
-    })?;
+    let git_ref = pushed_ref(kind, &push.git_ref)?;
     let after = sha(kind, "after", &push.after)?;
     if after.is_null() {
         return Ok(ForgeEvent::Ignored(format!("{git_ref} was deleted")));
@@ -42,10 +36,7 @@ pub(super) fn parse(body: &[u8], kind: &'static str) -> Result<ForgeEvent, Event
         Some(checkout) => sha(kind, "checkout_sha", checkout)?,
         None => after,
     };
-    let before = match push.before.as_deref() {
-        Some(before) => Some(sha(kind, "before", before)?).filter(|b| !b.is_null()),
-        None => None,
-    };
+    let before = before_sha(kind, push.before.as_deref())?;
     let pusher = match (push.user_id, push.user_username) {
         (Some(id), Some(username)) => Some(Actor {
             id: UserId(id),
