@@ -371,7 +371,9 @@ fn gitlab_notes_on_merge_requests() {
 
     assert_eq!(
         parse("gitlab/note_issue.json"),
-        ForgeEvent::Ignored("GitLab comment 7805 is on a Issue, not a merge request".into())
+        ForgeEvent::Ignored(
+            "GitLab comment 7805 is not on a merge request (noteable_type `Issue`)".into()
+        )
     );
 }
 

@@ -112,7 +112,9 @@ pub(super) fn review(body: &[u8]) -> Result<ForgeEvent, EventError> {
     const KIND: &str = "GitHub pull_request_review";
     let hook: ReviewHook = decode(KIND, body)?;
     let number = hook.pull_request.number;
-    let state = match (hook.action.as_str(), hook.review.state.as_str()) {
+    // Webhooks write the state in lowercase, the REST API in uppercase: accept both.
+    let review_state = hook.review.state.to_ascii_lowercase();
+    let state = match (hook.action.as_str(), review_state.as_str()) {
         ("dismissed", _) => ReviewState::Dismissed,
         ("submitted", "approved") => ReviewState::Approved,
         ("submitted", "changes_requested") => ReviewState::ChangesRequested,

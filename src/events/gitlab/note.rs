@@ -37,7 +37,7 @@ pub(super) fn parse(body: &[u8]) -> Result<ForgeEvent, EventError> {
     let attrs = hook.object_attributes;
     if attrs.noteable_type != "MergeRequest" {
         return Ok(ForgeEvent::Ignored(format!(
-            "GitLab comment {} is on a {}, not a merge request",
+            "GitLab comment {} is not on a merge request (noteable_type `{}`)",
             attrs.id, attrs.noteable_type
         )));
     }
