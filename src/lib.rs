@@ -5,8 +5,10 @@
 //! <- `cli`. Pure modules do no network or git I/O.
 
 pub mod cli;
+pub mod commands;
 pub mod csr;
 pub mod domain;
+pub mod events;
 pub mod forge;
 pub mod kustomize;
 pub mod policy;
