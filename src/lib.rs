@@ -5,8 +5,12 @@
 //! <- `cli`. Pure modules do no network or git I/O.
 
 pub mod cli;
+pub mod config;
 pub mod csr;
 pub mod domain;
 pub mod kustomize;
 pub mod policy;
+pub mod server;
+pub mod store;
+pub mod worker;
 pub mod yaml;
