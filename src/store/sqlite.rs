@@ -642,3 +642,13 @@ impl Store for SqliteStore {
         })
     }
 }
+
+impl From<&crate::config::StoreConfig> for SqliteOptions {
+    fn from(config: &crate::config::StoreConfig) -> Self {
+        Self {
+            synchronous: config.synchronous,
+            busy_timeout: Duration::from_millis(config.busy_timeout_ms),
+            batch_max: config.batch_max.max(1),
+        }
+    }
+}
