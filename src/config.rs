@@ -17,7 +17,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 /// The configuration `ferry serve` runs with, after defaults, file and environment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Config {
     pub server: ServerConfig,
     pub store: StoreConfig,
@@ -129,17 +129,6 @@ impl Default for WorkerConfig {
             lease_seconds: 60,
             poll_interval_ms: 500,
             handler_timeout_seconds: 300,
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            server: ServerConfig::default(),
-            store: StoreConfig::default(),
-            workers: WorkerConfig::default(),
-            forges: ForgesConfig::default(),
         }
     }
 }

@@ -69,7 +69,7 @@ fn delivery_id(distinct: usize) -> String {
 }
 
 fn is_gitlab(distinct: usize) -> bool {
-    distinct % 2 == 0
+    distinct.is_multiple_of(2)
 }
 
 fn repository(distinct: usize) -> String {
