@@ -1,5 +1,5 @@
 //! Webhook intake benchmark: the real server (in process, loopback HTTP, SQLite store,
-//! workers running the recording handler) against signed GitHub deliveries of ~2 KB.
+//! workers running the recording handler) against signed GitHub push deliveries of ~1.3 KB.
 //!
 //! 1. Sustained intake: 20,000 deliveries from 32 keep-alive clients as fast as they are
 //!    answered; deliveries/s. Afterwards every acknowledged delivery must be in the store.
