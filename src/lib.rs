@@ -6,10 +6,14 @@
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod csr;
 pub mod domain;
 pub mod events;
 pub mod forge;
 pub mod kustomize;
 pub mod policy;
+pub mod server;
+pub mod store;
+pub mod worker;
 pub mod yaml;

@@ -7,9 +7,11 @@
 //! - 2: usage, input or I/O error (the message says where and what to do).
 
 mod csr;
+mod events;
 mod patch;
 mod plan;
 mod policy;
+mod serve;
 mod set_image;
 mod write;
 
@@ -55,6 +57,11 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Check CSRs and sign cluster client certificates (see docs/csr.md).
     Csr(csr::CsrArgs),
+    /// Receive GitLab and GitHub webhooks and process them from a durable queue
+    /// (see docs/configuration.md and docs/operations.md).
+    Serve(serve::ServeArgs),
+    /// Inspect and retry stored webhook deliveries (see docs/operations.md).
+    Events(events::EventsArgs),
 }
 
 /// Exit code for "the check failed" (see the module docs).
@@ -82,6 +89,8 @@ pub fn main() -> ExitCode {
         Command::Policy(args) => policy::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Csr(args) => csr::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Events(args) => events::run(args),
     };
     match result {
         Ok(code) => code,
