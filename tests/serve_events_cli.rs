@@ -23,7 +23,7 @@ async fn list_show_and_retry_a_dead_letter() {
             .unwrap();
         store
             .insert(NewDelivery {
-                forge: Forge::Gitlab,
+                forge: Forge::GitLab,
                 delivery_id: "uuid-dead".into(),
                 event_type: "Note Hook".into(),
                 intake: Intake::Queued {

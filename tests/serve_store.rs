@@ -15,7 +15,7 @@ fn open(dir: &tempfile::TempDir) -> SqliteStore {
 
 fn queued(id: &str, repository: &str) -> NewDelivery {
     NewDelivery {
-        forge: Forge::Gitlab,
+        forge: Forge::GitLab,
         delivery_id: id.to_owned(),
         event_type: "Push Hook".to_owned(),
         intake: Intake::Queued {
@@ -52,7 +52,7 @@ async fn duplicates_are_recognised_per_forge_and_not_queued_twice() {
         Inserted::Duplicate(first)
     );
     let mut other_forge = queued("d-1", "org/a");
-    other_forge.forge = Forge::Github;
+    other_forge.forge = Forge::GitHub;
     assert!(matches!(
         store.insert(other_forge).await.unwrap(),
         Inserted::New(_)

@@ -26,7 +26,7 @@ fn settings(max_attempts: u32) -> WorkerSettings {
 
 fn queued(id: &str, repository: &str) -> NewDelivery {
     NewDelivery {
-        forge: Forge::Github,
+        forge: Forge::GitHub,
         delivery_id: id.to_owned(),
         event_type: "push".to_owned(),
         intake: Intake::Queued {

@@ -7,8 +7,8 @@ use jiff::Timestamp;
 
 use super::source::{CommitSha, GitRef, ProjectPath, UserId};
 
-/// The forge a delivery came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The forge a delivery came from or an adapter talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Forge {
     GitLab,
     GitHub,
@@ -22,11 +22,30 @@ impl Forge {
         }
     }
 
+    /// The forge's own name, for messages to people.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::GitLab => "GitLab",
+            Self::GitHub => "GitHub",
+        }
+    }
+
     /// How the forge writes a merge request number in prose: `!12` or `#12`.
     pub fn merge_request_ref(self, number: u64) -> String {
         match self {
             Self::GitLab => format!("merge request !{number}"),
             Self::GitHub => format!("pull request #{number}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Forge {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "gitlab" => Ok(Self::GitLab),
+            "github" => Ok(Self::GitHub),
+            other => Err(format!("unknown forge `{other}`: write gitlab or github")),
         }
     }
 }
@@ -93,6 +112,23 @@ pub enum ForgeEvent {
 }
 
 impl ForgeEvent {
+    /// A short name of the event's kind, for logs and records.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::BranchPushed(_) => "branch_pushed",
+            Self::TagPushed(_) => "tag_pushed",
+            Self::RefCreated { .. } => "ref_created",
+            Self::MrOpened(_) => "mr_opened",
+            Self::MrUpdated(_) => "mr_updated",
+            Self::MrMerged(_) => "mr_merged",
+            Self::MrClosed(_) => "mr_closed",
+            Self::CommentCreated(_) => "comment_created",
+            Self::ReviewSubmitted(_) => "review_submitted",
+            Self::PipelineFinished(_) => "pipeline_finished",
+            Self::Ignored(_) => "ignored",
+        }
+    }
+
     /// The project the event happened in; `None` for ignored payloads.
     pub fn project(&self) -> Option<&ProjectPath> {
         match self {

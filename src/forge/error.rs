@@ -11,30 +11,30 @@ use super::types::ForgeKind;
 #[derive(Debug, Error)]
 pub enum ForgeError {
     #[error(
-        "{forge}: {what}: not found (check the project path, the number and the token's access)"
-    )]
+        "{}: {what}: not found (check the project path, the number and the token's access)"
+    , .forge.name())]
     NotFound { forge: ForgeKind, what: String },
 
-    #[error("{forge}: {what}: conflict: {message}")]
+    #[error("{}: {what}: conflict: {message}", .forge.name())]
     Conflict {
         forge: ForgeKind,
         what: String,
         message: String,
     },
 
-    #[error("{forge}: {what}: the token was refused (401): check that it is valid and not expired")]
+    #[error("{}: {what}: the token was refused (401): check that it is valid and not expired", .forge.name())]
     Unauthorized { forge: ForgeKind, what: String },
 
     #[error(
-        "{forge}: {what}: forbidden (403): {message}; give the bot account the needed role or token scope (see docs/forges.md)"
-    )]
+        "{}: {what}: forbidden (403): {message}; give the bot account the needed role or token scope (see docs/forges.md)"
+    , .forge.name())]
     Forbidden {
         forge: ForgeKind,
         what: String,
         message: String,
     },
 
-    #[error("{forge}: {what}: the forge refused the request ({status}): {message}")]
+    #[error("{}: {what}: the forge refused the request ({status}): {message}", .forge.name())]
     Rejected {
         forge: ForgeKind,
         what: String,
@@ -42,7 +42,7 @@ pub enum ForgeError {
         message: String,
     },
 
-    #[error("{forge}: {what}: rate limited{}; try again later", retry_after.map(|d| format!(" for {}s", d.as_secs())).unwrap_or_default())]
+    #[error("{}: {what}: rate limited{}; try again later", retry_after.map(|d| format!(" for {}s", d.as_secs())).unwrap_or_default(), .forge.name())]
     RateLimited {
         forge: ForgeKind,
         what: String,
@@ -50,8 +50,8 @@ pub enum ForgeError {
     },
 
     #[error(
-        "{forge}: {what}: server error {status} after {attempts} attempt(s); the forge may be down, the event stays queued"
-    )]
+        "{}: {what}: server error {status} after {attempts} attempt(s); the forge may be down, the event stays queued"
+    , .forge.name())]
     Server {
         forge: ForgeKind,
         what: String,
@@ -59,14 +59,14 @@ pub enum ForgeError {
         attempts: u32,
     },
 
-    #[error("{forge}: {what}: no answer within the timeout after {attempts} attempt(s)")]
+    #[error("{}: {what}: no answer within the timeout after {attempts} attempt(s)", .forge.name())]
     Timeout {
         forge: ForgeKind,
         what: String,
         attempts: u32,
     },
 
-    #[error("{forge}: {what}: could not reach the forge after {attempts} attempt(s): {message}")]
+    #[error("{}: {what}: could not reach the forge after {attempts} attempt(s): {message}", .forge.name())]
     Transport {
         forge: ForgeKind,
         what: String,
@@ -74,14 +74,14 @@ pub enum ForgeError {
         message: String,
     },
 
-    #[error("{forge}: {what}: {message}")]
+    #[error("{}: {what}: {message}", .forge.name())]
     InvalidInput {
         forge: ForgeKind,
         what: String,
         message: String,
     },
 
-    #[error("{forge}: {what}: unexpected answer: {message}")]
+    #[error("{}: {what}: unexpected answer: {message}", .forge.name())]
     InvalidResponse {
         forge: ForgeKind,
         what: String,

@@ -17,21 +17,9 @@ impl fmt::Display for CommentId {
     }
 }
 
-/// Which forge an adapter talks to, for messages and metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ForgeKind {
-    GitLab,
-    GitHub,
-}
-
-impl fmt::Display for ForgeKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::GitLab => "GitLab",
-            Self::GitHub => "GitHub",
-        })
-    }
-}
+/// Which forge an adapter talks to: the one forge enum of the domain, under the name the
+/// adapters use (`Forge` is their trait).
+pub use crate::domain::Forge as ForgeKind;
 
 /// A forge account as the forge reports it. Decisions use `id`; `username` is for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]

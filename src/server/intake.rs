@@ -12,11 +12,11 @@ use crate::store::{Forge, Intake, NewDelivery};
 /// forge disables a webhook whose deliveries keep failing).
 pub fn is_handled(forge: Forge, event_type: &str) -> bool {
     match forge {
-        Forge::Gitlab => matches!(
+        Forge::GitLab => matches!(
             event_type,
             "Push Hook" | "Tag Push Hook" | "Merge Request Hook" | "Note Hook" | "Pipeline Hook"
         ),
-        Forge::Github => matches!(
+        Forge::GitHub => matches!(
             event_type,
             "push"
                 | "create"
@@ -32,8 +32,8 @@ pub fn is_handled(forge: Forge, event_type: &str) -> bool {
 /// The header naming the event type.
 pub fn event_header(forge: Forge) -> &'static str {
     match forge {
-        Forge::Gitlab => "x-gitlab-event",
-        Forge::Github => "x-github-event",
+        Forge::GitLab => "x-gitlab-event",
+        Forge::GitHub => "x-github-event",
     }
 }
 
@@ -54,8 +54,8 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// body, so that a resent identical body is still recognised.
 pub fn delivery_id(forge: Forge, headers: &HeaderMap, body: &[u8]) -> String {
     let names: &[&str] = match forge {
-        Forge::Gitlab => &["idempotency-key", "x-gitlab-event-uuid"],
-        Forge::Github => &["x-github-delivery"],
+        Forge::GitLab => &["idempotency-key", "x-gitlab-event-uuid"],
+        Forge::GitHub => &["x-github-delivery"],
     };
     names
         .iter()
@@ -118,13 +118,13 @@ pub fn repository(forge: Forge, body: &[u8]) -> Result<String, String> {
     let probe: Probe = serde_json::from_slice(body)
         .map_err(|error| format!("the body is not a JSON object Ferry can read: {error}"))?;
     let (found, path) = match forge {
-        Forge::Gitlab => (
+        Forge::GitLab => (
             probe
                 .project
                 .and_then(|project| project.path_with_namespace),
             "project.path_with_namespace",
         ),
-        Forge::Github => (
+        Forge::GitHub => (
             probe.repository.and_then(|repository| repository.full_name),
             "repository.full_name",
         ),
@@ -153,26 +153,26 @@ mod tests {
             ("idempotency-key", "key-1"),
             ("x-gitlab-event-uuid", "uuid-1"),
         ]);
-        assert_eq!(delivery_id(Forge::Gitlab, &both, b"{}"), "key-1");
+        assert_eq!(delivery_id(Forge::GitLab, &both, b"{}"), "key-1");
         let uuid = headers(&[("x-gitlab-event-uuid", "uuid-1")]);
-        assert_eq!(delivery_id(Forge::Gitlab, &uuid, b"{}"), "uuid-1");
+        assert_eq!(delivery_id(Forge::GitLab, &uuid, b"{}"), "uuid-1");
     }
 
     #[test]
     fn without_an_id_the_body_digest_stands_in() {
         let none = HeaderMap::new();
-        let a = delivery_id(Forge::Github, &none, b"{\"a\":1}");
+        let a = delivery_id(Forge::GitHub, &none, b"{\"a\":1}");
         assert!(a.starts_with("sha256:"));
-        assert_eq!(a, delivery_id(Forge::Github, &none, b"{\"a\":1}"));
-        assert_ne!(a, delivery_id(Forge::Github, &none, b"{\"a\":2}"));
+        assert_eq!(a, delivery_id(Forge::GitHub, &none, b"{\"a\":1}"));
+        assert_ne!(a, delivery_id(Forge::GitHub, &none, b"{\"a\":2}"));
         let odd = headers(&[("x-github-delivery", &"x".repeat(500))]);
-        assert!(delivery_id(Forge::Github, &odd, b"{}").starts_with("sha256:"));
+        assert!(delivery_id(Forge::GitHub, &odd, b"{}").starts_with("sha256:"));
     }
 
     #[test]
     fn known_events_queue_by_repository() {
         let gitlab = classify(
-            Forge::Gitlab,
+            Forge::GitLab,
             &headers(&[("x-gitlab-event", "Push Hook")]),
             br#"{"object_kind":"push","project":{"path_with_namespace":"eap/website"}}"#.to_vec(),
         );
@@ -183,7 +183,7 @@ mod tests {
             }
         );
         let github = classify(
-            Forge::Github,
+            Forge::GitHub,
             &headers(&[("x-github-event", "pull_request")]),
             br#"{"repository":{"full_name":"eap/website"}}"#.to_vec(),
         );
@@ -198,14 +198,14 @@ mod tests {
     #[test]
     fn unknown_or_missing_event_types_are_ignored_even_with_bad_bodies() {
         let unknown = classify(
-            Forge::Github,
+            Forge::GitHub,
             &headers(&[("x-github-event", "star")]),
             b"not json".to_vec(),
         );
         assert!(
             matches!(unknown.intake, Intake::Ignored { ref reason } if reason.contains("star"))
         );
-        let missing = classify(Forge::Gitlab, &HeaderMap::new(), b"{}".to_vec());
+        let missing = classify(Forge::GitLab, &HeaderMap::new(), b"{}".to_vec());
         assert!(matches!(missing.intake, Intake::Ignored { .. }));
     }
 
@@ -223,7 +223,7 @@ mod tests {
             ),
         ];
         for (body, expected) in cases {
-            let delivery = classify(Forge::Gitlab, &push, body.to_vec());
+            let delivery = classify(Forge::GitLab, &push, body.to_vec());
             match delivery.intake {
                 Intake::Failed { reason } => assert!(reason.contains(expected), "{reason}"),
                 other => panic!("{other:?}"),

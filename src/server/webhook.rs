@@ -23,7 +23,7 @@ pub async fn gitlab(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    receive(state, Forge::Gitlab, headers, body).await
+    receive(state, Forge::GitLab, headers, body).await
 }
 
 pub async fn github(
@@ -31,7 +31,7 @@ pub async fn github(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    receive(state, Forge::Github, headers, body).await
+    receive(state, Forge::GitHub, headers, body).await
 }
 
 fn answer(status: StatusCode, body: serde_json::Value) -> Response {
@@ -46,8 +46,8 @@ async fn receive(
 ) -> Response {
     let started = Instant::now();
     let secrets = match forge {
-        Forge::Gitlab => &state.gitlab_secrets,
-        Forge::Github => &state.github_secrets,
+        Forge::GitLab => &state.gitlab_secrets,
+        Forge::GitHub => &state.github_secrets,
     };
     let Some(secrets) = secrets else {
         return answer(
@@ -69,11 +69,11 @@ async fn receive(
         }
     };
     let checked = match forge {
-        Forge::Gitlab => auth::check_gitlab_token(
+        Forge::GitLab => auth::check_gitlab_token(
             headers.get("x-gitlab-token").map(|value| value.as_bytes()),
             secrets,
         ),
-        Forge::Github => auth::check_github_signature(
+        Forge::GitHub => auth::check_github_signature(
             headers
                 .get("x-hub-signature-256")
                 .map(|value| value.as_bytes()),
@@ -83,8 +83,8 @@ async fn receive(
     };
     if let Err(failure) = checked {
         let header = match forge {
-            Forge::Gitlab => "X-Gitlab-Token",
-            Forge::Github => "X-Hub-Signature-256",
+            Forge::GitLab => "X-Gitlab-Token",
+            Forge::GitHub => "X-Hub-Signature-256",
         };
         tracing::info!(%forge, ?failure, "webhook refused");
         metrics::delivery(forge, "unknown", "unauthorized");

@@ -25,38 +25,7 @@ pub use sqlite::SqliteStore;
 /// store implementation is chosen by configuration at run time).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The forge a delivery came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Forge {
-    Gitlab,
-    Github,
-}
-
-impl Forge {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Forge::Gitlab => "gitlab",
-            Forge::Github => "github",
-        }
-    }
-}
-
-impl fmt::Display for Forge {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Forge {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text {
-            "gitlab" => Ok(Forge::Gitlab),
-            "github" => Ok(Forge::Github),
-            other => Err(format!("unknown forge `{other}`")),
-        }
-    }
-}
+pub use crate::domain::Forge;
 
 /// Where a delivery is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
