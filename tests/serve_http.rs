@@ -56,14 +56,20 @@ async fn start(body_limit: usize) -> Harness {
 
 fn gitlab_push(repository: &str) -> Vec<u8> {
     format!(
-        r#"{{"object_kind":"push","ref":"refs/heads/develop","project":{{"path_with_namespace":"{repository}"}}}}"#
+        r#"{{"object_kind":"push","ref":"refs/heads/develop","before":"{zero}","after":"{sha}","checkout_sha":"{sha}","project":{{"path_with_namespace":"{repository}"}},"commits":[],"total_commits_count":0}}"#,
+        zero = "0".repeat(40),
+        sha = "ab12cd3".repeat(6).get(..40).unwrap_or_default(),
     )
     .into_bytes()
 }
 
 fn github_push(repository: &str) -> Vec<u8> {
-    format!(r#"{{"ref":"refs/heads/develop","repository":{{"full_name":"{repository}"}}}}"#)
-        .into_bytes()
+    format!(
+        r#"{{"ref":"refs/heads/develop","before":"{zero}","after":"{sha}","deleted":false,"repository":{{"full_name":"{repository}"}},"commits":[]}}"#,
+        zero = "0".repeat(40),
+        sha = "cd34ef5".repeat(6).get(..40).unwrap_or_default(),
+    )
+    .into_bytes()
 }
 
 impl Harness {
@@ -365,4 +371,26 @@ async fn shutdown_stops_accepting_and_readiness() {
     running.shutdown().await;
     let refused = h.client.get(format!("{}/healthz", h.base)).send().await;
     assert!(refused.is_err(), "still accepting after shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payload_the_event_parser_rejects_goes_to_the_dead_letters_with_the_reason() {
+    let h = start(25 * 1024 * 1024).await;
+    // Authenticated and addressed to a repository, but a push without the commit it pushed.
+    let body = br#"{"object_kind":"push","ref":"refs/heads/develop","project":{"path_with_namespace":"eap/gitops"}}"#;
+    let response = h
+        .gitlab(Some(GITLAB_SECRET), "Push Hook", "no-after", body.to_vec())
+        .await;
+    assert_eq!(response.status(), 202);
+    h.wait_for_state("no-after", State::Dead).await;
+    let stored = h.stored().await;
+    let error = stored[0].last_error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains("does not parse") && error.contains("`after`"),
+        "{error}"
+    );
+    assert_eq!(
+        stored[0].attempts, 1,
+        "a payload that cannot parse is not retried"
+    );
 }

@@ -84,7 +84,7 @@ async fn send(
     let id = delivery_id(distinct);
     let request = if is_gitlab(distinct) {
         let body = format!(
-            r#"{{"object_kind":"push","ref":"refs/heads/develop","checkout_sha":"{distinct:040}","project":{{"path_with_namespace":"{}"}}}}"#,
+            r#"{{"object_kind":"push","ref":"refs/heads/develop","after":"{distinct:040}","checkout_sha":"{distinct:040}","project":{{"path_with_namespace":"{}"}}}}"#,
             repository(distinct)
         );
         client

@@ -1,5 +1,7 @@
-//! The handler `ferry serve` runs until the workflow engine exists: it logs each delivery
-//! and records it in `handled.sqlite3` in the data directory.
+//! The handler `ferry serve` runs until the workflow engine exists: it parses each delivery
+//! into a domain event, logs it and records it in `handled.sqlite3` in the data directory. A
+//! payload that does not parse is a permanent failure: it goes to the dead letters with the
+//! parser's reason, since retrying cannot change it.
 //!
 //! It is also the reference for the handler contract. Every call is logged in `invocations`
 //! (at least once: repeats show up there), while the effect, a row in `handled`, is applied
@@ -35,6 +37,7 @@ impl RecordingHandler {
                  delivery_id TEXT NOT NULL,
                  event_id INTEGER NOT NULL,
                  event_type TEXT NOT NULL,
+                 event_kind TEXT NOT NULL,
                  repository TEXT NOT NULL,
                  body_len INTEGER NOT NULL,
                  handled_at INTEGER NOT NULL
@@ -53,7 +56,11 @@ impl RecordingHandler {
     }
 }
 
-fn record(connection: &mut Connection, delivery: &Delivery) -> rusqlite::Result<bool> {
+fn record(
+    connection: &mut Connection,
+    delivery: &Delivery,
+    event_kind: &str,
+) -> rusqlite::Result<bool> {
     let now = crate::store::to_millis(SystemTime::now());
     let forge = delivery.forge.as_str();
     let transaction =
@@ -69,13 +76,14 @@ fn record(connection: &mut Connection, delivery: &Delivery) -> rusqlite::Result<
     )?;
     if !seen {
         transaction.execute(
-            "INSERT INTO handled (forge, delivery_id, event_id, event_type, repository, body_len, \
-             handled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO handled (forge, delivery_id, event_id, event_type, event_kind, \
+             repository, body_len, handled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 forge,
                 delivery.delivery_id,
                 delivery.id.0,
                 delivery.event_type,
+                event_kind,
                 delivery.repository,
                 i64::try_from(delivery.body.len()).unwrap_or(i64::MAX),
                 now
@@ -91,11 +99,16 @@ impl Handler for RecordingHandler {
         let connection = Arc::clone(&self.connection);
         let owned = delivery.clone();
         Box::pin(async move {
+            let event = crate::events::parse(delivery.forge, &delivery.event_type, &delivery.body)
+                .map_err(|error| {
+                    HandlerError::permanent(format!("the payload does not parse: {error}"))
+                })?;
+            let kind = event.kind();
             let applied = tokio::task::spawn_blocking(move || {
                 let mut connection = connection
                     .lock()
                     .map_err(|_| HandlerError::retry("the record is unavailable"))?;
-                record(&mut connection, &owned)
+                record(&mut connection, &owned, kind)
                     .map_err(|error| HandlerError::retry(format!("cannot record: {error}")))
             })
             .await
@@ -104,6 +117,7 @@ impl Handler for RecordingHandler {
                 forge = %delivery.forge,
                 delivery = %delivery.delivery_id,
                 event = %delivery.event_type,
+                kind,
                 repository = %delivery.repository,
                 attempt = delivery.attempt,
                 applied,
