@@ -11,6 +11,7 @@ pub mod csr;
 pub mod domain;
 pub mod events;
 pub mod forge;
+pub mod gitops;
 pub mod kustomize;
 pub mod policy;
 pub mod server;

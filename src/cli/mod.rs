@@ -6,11 +6,15 @@
 //! - 1: the check failed / the input was rejected (the reasons are printed);
 //! - 2: usage, input or I/O error (the message says where and what to do).
 
+mod audit;
 mod csr;
 mod events;
 mod patch;
 mod plan;
 mod policy;
+mod promote;
+mod repo_args;
+mod rollback;
 mod serve;
 mod set_image;
 mod write;
@@ -62,6 +66,15 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Inspect and retry stored webhook deliveries (see docs/operations.md).
     Events(events::EventsArgs),
+    /// Promote an image: edit the overlay, commit with audit trailers, push (no forge needed).
+    ///
+    /// Prints the new commit SHA. Retries on a race with other writers; the target branch is
+    /// never force-pushed. Exit codes: 0 pushed (or already so), 1 the policy refuses, 2 error.
+    Promote(promote::PromoteArgs),
+    /// Roll a service in an environment back to its previous (or a named) image, from history.
+    Rollback(rollback::RollbackArgs),
+    /// Show the promotion history of a GitOps repository, read back from git (see docs/gitops.md).
+    Audit(audit::AuditArgs),
 }
 
 /// Exit code for "the check failed" (see the module docs).
@@ -91,6 +104,9 @@ pub fn main() -> ExitCode {
         Command::Csr(args) => csr::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Events(args) => events::run(args),
+        Command::Promote(args) => promote::run(args),
+        Command::Rollback(args) => rollback::run(args),
+        Command::Audit(args) => audit::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,266 @@
+//! Reading the audit trail back from the first-parent history of a target branch.
+//!
+//! Ferry's own commits carry trailers; merge commits bring in the trailers of the commits
+//! they merge; and any commit that changes an overlay's image without saying so (a hand edit,
+//! a squash merge that dropped the trailers) is found by comparing the overlay's images with
+//! its first parent's, and recorded as `manual`. So the trail is complete, not only Ferry's.
+
+use std::collections::HashMap;
+
+use git2::{Commit, Delta, Oid, Repository, Sort, Tree};
+use serde::{Deserialize, Serialize};
+
+use super::error::GitOpsError;
+use super::trailers::{Action, SourceTrailer, Trailers};
+use super::tree::read_text;
+use crate::kustomize::Kustomization;
+use crate::kustomize::file::KUSTOMIZATION_FILE_NAMES;
+use crate::policy::Policy;
+
+/// One image change in one environment, as history tells it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// When the change reached the branch (committer time of the first-parent commit),
+    /// seconds since the Unix epoch.
+    pub time: i64,
+    /// The first-parent commit that brought the change.
+    pub commit: String,
+    pub action: Action,
+    pub environment: String,
+    pub service: String,
+    pub image: String,
+    pub previous: Option<String>,
+    pub source: Option<SourceTrailer>,
+    pub merge_request: Option<String>,
+    pub requested_by: Option<String>,
+    pub approved_by: Vec<String>,
+}
+
+/// Which overlay directory belongs to which service and environment, from the policy.
+#[derive(Debug, Clone, Default)]
+pub struct OverlayMap {
+    by_dir: HashMap<String, Overlay>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Overlay {
+    service: String,
+    environment: String,
+    image_name: String,
+}
+
+impl OverlayMap {
+    pub fn from_policy(policy: &Policy) -> Self {
+        let mut by_dir = HashMap::new();
+        for environment in &policy.environments {
+            for service in policy.services_in(environment) {
+                by_dir.insert(
+                    policy.overlay_dir(service, environment),
+                    Overlay {
+                        service: service.name.to_string(),
+                        environment: environment.name.to_string(),
+                        image_name: service.image.to_string(),
+                    },
+                );
+            }
+        }
+        Self { by_dir }
+    }
+
+    /// A stable digest of the mapping: an index built with another mapping is rebuilt.
+    pub fn fingerprint(&self) -> String {
+        let mut lines: Vec<String> = self
+            .by_dir
+            .iter()
+            .map(|(dir, o)| format!("{dir}\t{}\t{}\t{}", o.service, o.environment, o.image_name))
+            .collect();
+        lines.sort();
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(lines.join("\n").as_bytes()))
+    }
+
+    fn overlay_of(&self, path: &str) -> Option<&Overlay> {
+        let (dir, file) = path.rsplit_once('/')?;
+        KUSTOMIZATION_FILE_NAMES
+            .contains(&file)
+            .then(|| self.by_dir.get(dir))
+            .flatten()
+    }
+}
+
+/// The records of the first-parent commits from `tip` back to (not including) `stop_at`,
+/// oldest first.
+pub fn read_history(
+    repo: &Repository,
+    tip: Oid,
+    stop_at: Option<Oid>,
+    overlays: &OverlayMap,
+) -> Result<Vec<AuditRecord>, GitOpsError> {
+    let mut walk = repo
+        .revwalk()
+        .map_err(GitOpsError::git("cannot walk the history"))?;
+    walk.push(tip)
+        .and_then(|()| walk.simplify_first_parent())
+        .and_then(|()| match stop_at {
+            Some(stop) => walk.hide(stop),
+            None => Ok(()),
+        })
+        .map_err(GitOpsError::git("cannot walk the history"))?;
+    let mut oids = walk
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(GitOpsError::git("cannot walk the history"))?;
+    oids.reverse();
+    let mut records = Vec::new();
+    for oid in oids {
+        let commit = repo
+            .find_commit(oid)
+            .map_err(GitOpsError::git(format!("cannot read commit {oid}")))?;
+        records.extend(commit_records(repo, &commit, overlays)?);
+    }
+    Ok(records)
+}
+
+fn commit_records(
+    repo: &Repository,
+    commit: &Commit<'_>,
+    overlays: &OverlayMap,
+) -> Result<Vec<AuditRecord>, GitOpsError> {
+    let time = commit.time().seconds();
+    let id = commit.id().to_string();
+    let own = Trailers::parse(&String::from_utf8_lossy(commit.message_bytes()));
+    let is_merge = commit.parent_count() > 1;
+    let mut records = Vec::new();
+    if let Some(trailers) = &own {
+        records.extend(from_trailers(trailers, time, &id));
+    }
+    if is_merge {
+        for merged in merged_commits(repo, commit)? {
+            if let Some(trailers) = Trailers::parse(&String::from_utf8_lossy(merged.message_bytes())) {
+                records.extend(from_trailers(&trailers, time, &id));
+            }
+        }
+    }
+    // A commit with its own trailers is Ferry's: it changed exactly what they say. Anything
+    // else is compared with its first parent, file by file.
+    if own.is_none() || is_merge {
+        let author = commit.author().name().ok().map(str::to_owned);
+        for (overlay, previous, image) in image_changes(repo, commit, overlays)? {
+            let explained = records.iter().any(|r| {
+                r.service == overlay.service && r.environment == overlay.environment && r.image == image
+            });
+            if !explained {
+                records.push(AuditRecord {
+                    time,
+                    commit: id.clone(),
+                    action: Action::Manual,
+                    environment: overlay.environment.clone(),
+                    service: overlay.service.clone(),
+                    image,
+                    previous,
+                    source: None,
+                    merge_request: None,
+                    requested_by: author.clone(),
+                    approved_by: Vec::new(),
+                });
+            }
+        }
+    }
+    Ok(records)
+}
+
+fn from_trailers(trailers: &Trailers, time: i64, commit: &str) -> Vec<AuditRecord> {
+    trailers
+        .changes
+        .iter()
+        .map(|change| AuditRecord {
+            time,
+            commit: commit.to_owned(),
+            action: trailers.action,
+            environment: change.environment.clone(),
+            service: change.service.clone(),
+            image: change.image.clone(),
+            previous: change.previous.clone(),
+            source: trailers.source.clone(),
+            merge_request: trailers.merge_request.clone(),
+            requested_by: trailers.requested_by.clone(),
+            approved_by: trailers.approved_by.clone(),
+        })
+        .collect()
+}
+
+/// The commits a merge brings in (reachable from its other parents, not from the first),
+/// oldest first.
+fn merged_commits<'r>(repo: &'r Repository, merge: &Commit<'_>) -> Result<Vec<Commit<'r>>, GitOpsError> {
+    let mut walk = repo
+        .revwalk()
+        .map_err(GitOpsError::git("cannot walk a merge"))?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
+        .map_err(GitOpsError::git("cannot walk a merge"))?;
+    for parent in merge.parent_ids().skip(1) {
+        walk.push(parent).map_err(GitOpsError::git("cannot walk a merge"))?;
+    }
+    if let Some(first) = merge.parent_ids().next() {
+        walk.hide(first).map_err(GitOpsError::git("cannot walk a merge"))?;
+    }
+    walk.map(|oid| oid.and_then(|oid| repo.find_commit(oid)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(GitOpsError::git("cannot read a merged commit"))
+}
+
+/// `(overlay, image before, image after)` for each overlay whose service image the commit
+/// changed relative to its first parent. libgit2 skips subtrees whose ids are equal, so this
+/// costs the depth of the change, not the size of the repository.
+fn image_changes<'m>(
+    repo: &Repository,
+    commit: &Commit<'_>,
+    overlays: &'m OverlayMap,
+) -> Result<Vec<(&'m Overlay, Option<String>, String)>, GitOpsError> {
+    let new_tree = commit
+        .tree()
+        .map_err(GitOpsError::git("cannot read a commit's tree"))?;
+    let old_tree = match commit.parents().next() {
+        Some(parent) => Some(
+            parent
+                .tree()
+                .map_err(GitOpsError::git("cannot read a parent's tree"))?,
+        ),
+        None => None,
+    };
+    let diff = repo
+        .diff_tree_to_tree(old_tree.as_ref(), Some(&new_tree), None)
+        .map_err(GitOpsError::git("cannot compare a commit with its parent"))?;
+    let mut changes = Vec::new();
+    for delta in diff.deltas() {
+        if matches!(delta.status(), Delta::Deleted) {
+            continue;
+        }
+        let Some(path) = delta.new_file().path().and_then(|p| p.to_str()) else {
+            continue;
+        };
+        let Some(overlay) = overlays.overlay_of(path) else {
+            continue;
+        };
+        let after = image_in(repo, &new_tree, path, &overlay.image_name);
+        let before = old_tree
+            .as_ref()
+            .and_then(|tree| image_in(repo, tree, path, &overlay.image_name));
+        if let Some(after) = after
+            && before.as_ref() != Some(&after)
+        {
+            changes.push((overlay, before, after));
+        }
+    }
+    Ok(changes)
+}
+
+/// The image a kustomization sets for `image_name`. A file that cannot be read sets none:
+/// history is reported as it is, and the policy check is where broken files are refused.
+fn image_in(repo: &Repository, tree: &Tree<'_>, path: &str, image_name: &str) -> Option<String> {
+    let text = read_text(repo, tree, path).ok()??;
+    let kustomization = Kustomization::parse(&text).ok()?;
+    kustomization
+        .images()
+        .into_iter()
+        .find(|entry| entry.name == image_name)
+        .map(|entry| entry.reference())
+}
