@@ -42,7 +42,9 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let policy = match args.repo.policy(&mirror) {
         Ok(policy) => Some(policy),
         Err(err) => {
-            eprintln!("warning: {err:#}\nwarning: without a policy, hand edits of overlays are not detected");
+            eprintln!(
+                "warning: {err:#}\nwarning: without a policy, hand edits of overlays are not detected"
+            );
             None
         }
     };
@@ -50,12 +52,19 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let mut records: Vec<&AuditRecord> = match args.at {
         Some(at) => log.at(at),
         None => log
-            .filter(args.environment.as_deref(), args.service.as_deref(), args.since, args.until)
+            .filter(
+                args.environment.as_deref(),
+                args.service.as_deref(),
+                args.since,
+                args.until,
+            )
             .collect(),
     };
     if args.at.is_some() {
         records.retain(|r| {
-            args.environment.as_deref().is_none_or(|e| r.environment == e)
+            args.environment
+                .as_deref()
+                .is_none_or(|e| r.environment == e)
                 && args.service.as_deref().is_none_or(|s| r.service == s)
         });
     } else {
@@ -71,8 +80,17 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
 
 fn print_table(records: &[&AuditRecord]) {
     let header = [
-        "TIME", "ENVIRONMENT", "SERVICE", "ACTION", "IMAGE", "PREVIOUS", "SOURCE", "MR",
-        "REQUESTED-BY", "APPROVED-BY", "COMMIT",
+        "TIME",
+        "ENVIRONMENT",
+        "SERVICE",
+        "ACTION",
+        "IMAGE",
+        "PREVIOUS",
+        "SOURCE",
+        "MR",
+        "REQUESTED-BY",
+        "APPROVED-BY",
+        "COMMIT",
     ];
     let rows: Vec<[String; 11]> = records
         .iter()
@@ -93,7 +111,11 @@ fn print_table(records: &[&AuditRecord]) {
                     .unwrap_or_else(|| "-".into()),
                 r.merge_request.clone().unwrap_or_else(|| "-".into()),
                 r.requested_by.clone().unwrap_or_else(|| "-".into()),
-                if r.approved_by.is_empty() { "-".into() } else { r.approved_by.join(",") },
+                if r.approved_by.is_empty() {
+                    "-".into()
+                } else {
+                    r.approved_by.join(",")
+                },
                 r.commit[..r.commit.len().min(12)].to_owned(),
             ]
         })

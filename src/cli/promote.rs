@@ -65,7 +65,11 @@ impl SourceArgs {
             Some(name) => GitRef::Branch(name.to_owned()),
             None => anyhow::bail!("--source-project needs --source-ref too"),
         };
-        let sha = self.source_sha.as_deref().map(CommitSha::parse).transpose()?;
+        let sha = self
+            .source_sha
+            .as_deref()
+            .map(CommitSha::parse)
+            .transpose()?;
         Ok(Some(Source {
             project,
             git_ref,
@@ -84,7 +88,14 @@ pub fn run(args: PromoteArgs) -> anyhow::Result<ExitCode> {
     promotion.source = args.source.source()?;
     promotion.merge_request = args.source.merge_request.clone();
     promotion.requested_by = args.commit.requested_by.clone();
-    land(&args.repo, &args.commit, args.push_to.as_deref(), &mirror, &policy, &promotion)
+    land(
+        &args.repo,
+        &args.commit,
+        args.push_to.as_deref(),
+        &mirror,
+        &policy,
+        &promotion,
+    )
 }
 
 /// Checks `promotion` against the policy, lands it and prints the commit; shared with
@@ -115,11 +126,17 @@ pub fn land(
         promotion,
     )?;
     match outcome {
-        Outcome::Landed { commit, attempts, .. } => {
+        Outcome::Landed {
+            commit, attempts, ..
+        } => {
             eprintln!(
                 "{}: pushed to {push_to}{}",
                 promotion.summary(),
-                if attempts > 1 { format!(" (after {attempts} attempts)") } else { String::new() }
+                if attempts > 1 {
+                    format!(" (after {attempts} attempts)")
+                } else {
+                    String::new()
+                }
             );
             println!("{commit}");
         }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use secrecy::SecretString;
 
-use crate::gitops::{Auth, AuditLog, CommitSettings, Identity, Mirror, OverlayMap, Remote};
+use crate::gitops::{AuditLog, Auth, CommitSettings, Identity, Mirror, OverlayMap, Remote};
 use crate::policy::{self, Policy};
 
 #[derive(Debug, Args)]
@@ -32,7 +32,11 @@ pub struct CommitArgs {
     #[arg(long, env = "FERRY_GIT_AUTHOR_NAME", default_value = "Ferry")]
     pub author_name: String,
     /// Author e-mail of Ferry's commits.
-    #[arg(long, env = "FERRY_GIT_AUTHOR_EMAIL", default_value = "ferry@localhost")]
+    #[arg(
+        long,
+        env = "FERRY_GIT_AUTHOR_EMAIL",
+        default_value = "ferry@localhost"
+    )]
     pub author_email: String,
     /// Sign commits with this SSH private key (verify with `git verify-commit`, docs/gitops.md).
     #[arg(long, env = "FERRY_GIT_SIGNING_KEY", value_name = "FILE")]
@@ -60,7 +64,10 @@ impl RepoArgs {
     /// `FERRY_GIT_TOKEN_FILE`) for HTTPS, `FERRY_GIT_SSH_KEY` for SSH.
     pub fn remote(&self) -> anyhow::Result<Remote> {
         let user = std::env::var("FERRY_GIT_USER").unwrap_or_else(|_| "oauth2".into());
-        let token = match (std::env::var("FERRY_GIT_TOKEN"), std::env::var("FERRY_GIT_TOKEN_FILE")) {
+        let token = match (
+            std::env::var("FERRY_GIT_TOKEN"),
+            std::env::var("FERRY_GIT_TOKEN_FILE"),
+        ) {
             (Ok(token), _) => Some(token),
             (_, Ok(file)) => Some(
                 std::fs::read_to_string(&file)

@@ -135,7 +135,9 @@ fn commit_records(
     }
     if is_merge {
         for merged in merged_commits(repo, commit)? {
-            if let Some(trailers) = Trailers::parse(&String::from_utf8_lossy(merged.message_bytes())) {
+            if let Some(trailers) =
+                Trailers::parse(&String::from_utf8_lossy(merged.message_bytes()))
+            {
                 records.extend(from_trailers(&trailers, time, &id));
             }
         }
@@ -144,9 +146,16 @@ fn commit_records(
     // else is compared with its first parent, file by file.
     if own.is_none() || is_merge {
         let author = commit.author().name().ok().map(str::to_owned);
-        for (overlay, previous, image) in image_changes(repo, commit, overlays)? {
+        for ImageChange {
+            overlay,
+            before: previous,
+            after: image,
+        } in image_changes(repo, commit, overlays)?
+        {
             let explained = records.iter().any(|r| {
-                r.service == overlay.service && r.environment == overlay.environment && r.image == image
+                r.service == overlay.service
+                    && r.environment == overlay.environment
+                    && r.image == image
             });
             if !explained {
                 records.push(AuditRecord {
@@ -190,31 +199,42 @@ fn from_trailers(trailers: &Trailers, time: i64, commit: &str) -> Vec<AuditRecor
 
 /// The commits a merge brings in (reachable from its other parents, not from the first),
 /// oldest first.
-fn merged_commits<'r>(repo: &'r Repository, merge: &Commit<'_>) -> Result<Vec<Commit<'r>>, GitOpsError> {
+fn merged_commits<'r>(
+    repo: &'r Repository,
+    merge: &Commit<'_>,
+) -> Result<Vec<Commit<'r>>, GitOpsError> {
     let mut walk = repo
         .revwalk()
         .map_err(GitOpsError::git("cannot walk a merge"))?;
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
         .map_err(GitOpsError::git("cannot walk a merge"))?;
     for parent in merge.parent_ids().skip(1) {
-        walk.push(parent).map_err(GitOpsError::git("cannot walk a merge"))?;
+        walk.push(parent)
+            .map_err(GitOpsError::git("cannot walk a merge"))?;
     }
     if let Some(first) = merge.parent_ids().next() {
-        walk.hide(first).map_err(GitOpsError::git("cannot walk a merge"))?;
+        walk.hide(first)
+            .map_err(GitOpsError::git("cannot walk a merge"))?;
     }
     walk.map(|oid| oid.and_then(|oid| repo.find_commit(oid)))
         .collect::<Result<Vec<_>, _>>()
         .map_err(GitOpsError::git("cannot read a merged commit"))
 }
 
-/// `(overlay, image before, image after)` for each overlay whose service image the commit
-/// changed relative to its first parent. libgit2 skips subtrees whose ids are equal, so this
+/// An overlay whose service image a commit changed: the image before (if any) and after.
+struct ImageChange<'m> {
+    overlay: &'m Overlay,
+    before: Option<String>,
+    after: String,
+}
+
+/// Each overlay whose service image the commit changed relative to its first parent. libgit2 skips subtrees whose ids are equal, so this
 /// costs the depth of the change, not the size of the repository.
 fn image_changes<'m>(
     repo: &Repository,
     commit: &Commit<'_>,
     overlays: &'m OverlayMap,
-) -> Result<Vec<(&'m Overlay, Option<String>, String)>, GitOpsError> {
+) -> Result<Vec<ImageChange<'m>>, GitOpsError> {
     let new_tree = commit
         .tree()
         .map_err(GitOpsError::git("cannot read a commit's tree"))?;
@@ -247,7 +267,11 @@ fn image_changes<'m>(
         if let Some(after) = after
             && before.as_ref() != Some(&after)
         {
-            changes.push((overlay, before, after));
+            changes.push(ImageChange {
+                overlay,
+                before,
+                after,
+            });
         }
     }
     Ok(changes)

@@ -23,7 +23,9 @@ pub enum GitOpsError {
     Contended { branch: String, attempts: u32 },
     #[error("the remote refused `{reference}`: {message}")]
     Refused { reference: String, message: String },
-    #[error("branch `{branch}` does not exist in {remote}; create it first or pass the right `--branch`")]
+    #[error(
+        "branch `{branch}` does not exist in {remote}; create it first or pass the right `--branch`"
+    )]
     NoBranch { branch: String, remote: String },
     #[error("{0}")]
     Invalid(String),

@@ -69,7 +69,9 @@ impl AuditLog {
         let repo = mirror.repo();
         let saved = read_index(&path)
             .filter(|index| {
-                index.version == INDEX_VERSION && index.branch == branch && index.overlays == fingerprint
+                index.version == INDEX_VERSION
+                    && index.branch == branch
+                    && index.overlays == fingerprint
             })
             .and_then(|index| Some((Oid::from_str(&index.tip).ok()?, index.records)))
             // A branch that was rewritten (the saved tip is no longer in its history) is read anew.
@@ -138,15 +140,25 @@ impl AuditLog {
                 .iter()
                 .rev()
                 .find(|r| image_matches(&r.image, version) && r.action != Action::Rollback)
-                .or_else(|| history.iter().rev().find(|r| image_matches(&r.image, version)))
+                .or_else(|| {
+                    history
+                        .iter()
+                        .rev()
+                        .find(|r| image_matches(&r.image, version))
+                })
                 .copied()
                 .ok_or_else(|| {
-                    let mut known: Vec<&str> = history.iter().rev().map(|r| r.image.as_str()).collect();
+                    let mut known: Vec<&str> =
+                        history.iter().rev().map(|r| r.image.as_str()).collect();
                     known.dedup();
                     known.truncate(5);
                     GitOpsError::Invalid(format!(
                         "`{version}` never ran for {service} in {environment}; recent images: {}",
-                        if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                        if known.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            known.join(", ")
+                        }
                     ))
                 });
         }
@@ -208,9 +220,18 @@ struct IndexOut<'a> {
 fn index_path(mirror: &Mirror, branch: &str) -> PathBuf {
     let safe: String = branch
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
-    mirror.dir().join("ferry-audit").join(format!("{safe}.json"))
+    mirror
+        .dir()
+        .join("ferry-audit")
+        .join(format!("{safe}.json"))
 }
 
 fn read_index(path: &std::path::Path) -> Option<IndexFile> {

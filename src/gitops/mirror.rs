@@ -41,13 +41,20 @@ impl Mirror {
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(GitOpsError::io(format!("cannot open {}", lock_path.display())))?;
-        lock.lock()
-            .map_err(GitOpsError::io(format!("cannot lock {}", lock_path.display())))?;
+            .map_err(GitOpsError::io(format!(
+                "cannot open {}",
+                lock_path.display()
+            )))?;
+        lock.lock().map_err(GitOpsError::io(format!(
+            "cannot lock {}",
+            lock_path.display()
+        )))?;
         let repo = match Repository::open_bare(&dir) {
             Ok(repo) => repo,
-            Err(_) => Repository::init_bare(&dir)
-                .map_err(GitOpsError::git(format!("cannot create the mirror {}", dir.display())))?,
+            Err(_) => Repository::init_bare(&dir).map_err(GitOpsError::git(format!(
+                "cannot create the mirror {}",
+                dir.display()
+            )))?,
         };
         Ok(Self {
             repo,
@@ -99,7 +106,9 @@ impl Mirror {
         match self.repo.refname_to_id(&format!("refs/heads/{branch}")) {
             Ok(oid) => Ok(Some(oid)),
             Err(err) if err.code() == git2::ErrorCode::NotFound => Ok(None),
-            Err(err) => Err(GitOpsError::git(format!("cannot read branch `{branch}`"))(err)),
+            Err(err) => Err(GitOpsError::git(format!("cannot read branch `{branch}`"))(
+                err,
+            )),
         }
     }
 
@@ -108,7 +117,9 @@ impl Mirror {
         self.repo
             .reference(&format!("refs/heads/{branch}"), oid, true, "ferry: pushed")
             .map(|_| ())
-            .map_err(GitOpsError::git(format!("cannot update branch `{branch}` in the mirror")))
+            .map_err(GitOpsError::git(format!(
+                "cannot update branch `{branch}` in the mirror"
+            )))
     }
 }
 
@@ -123,7 +134,13 @@ fn mirror_name(url: &str) -> String {
         .unwrap_or("repo");
     let readable: String = tail
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(40)
         .collect();
     let hash = Sha256::digest(url.as_bytes());

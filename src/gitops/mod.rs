@@ -43,7 +43,9 @@ pub fn policy_at(mirror: &Mirror, branch: &str) -> Result<Policy, GitOpsError> {
     let tree = repo
         .find_commit(head)
         .and_then(|commit| commit.tree())
-        .map_err(GitOpsError::git(format!("cannot read the head of `{branch}`")))?;
+        .map_err(GitOpsError::git(format!(
+            "cannot read the head of `{branch}`"
+        )))?;
     let text = tree::read_text(repo, &tree, POLICY_FILE)?.ok_or_else(|| {
         GitOpsError::Invalid(format!(
             "`{branch}` has no {POLICY_FILE}; add one (see docs/policy.md) or pass `--policy DIR`"
@@ -73,7 +75,9 @@ pub fn current_image(
     let tree = repo
         .find_commit(head)
         .and_then(|commit| commit.tree())
-        .map_err(GitOpsError::git(format!("cannot read the head of `{branch}`")))?;
+        .map_err(GitOpsError::git(format!(
+            "cannot read the head of `{branch}`"
+        )))?;
     promotion::current_image(repo, &tree, &change.overlay, &change.image_name)
 }
 
@@ -100,7 +104,10 @@ pub fn rollback(
     })?;
     let record = log.rollback_target(environment, service, &current, to)?;
     let image = ImageRef::parse(&record.image).map_err(|err| {
-        GitOpsError::Invalid(format!("history names `{}`, which is not an image: {err}", record.image))
+        GitOpsError::Invalid(format!(
+            "history names `{}`, which is not an image: {err}",
+            record.image
+        ))
     })?;
     let mut promotion = Promotion::new(vec![OverlayChange { image, ..probe }]);
     promotion.action = Action::Rollback;

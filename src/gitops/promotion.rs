@@ -36,7 +36,13 @@ impl OverlayChange {
         let env = policy.environment(environment).ok_or_else(|| {
             GitOpsError::Invalid(format!(
                 "the policy has no environment `{environment}`; it has: {}",
-                known(policy.environments.iter().map(|e| e.name.as_str()).collect())
+                known(
+                    policy
+                        .environments
+                        .iter()
+                        .map(|e| e.name.as_str())
+                        .collect()
+                )
             ))
         })?;
         let svc = policy
@@ -111,8 +117,11 @@ impl Promotion {
         match self.changes.as_slice() {
             [one] => format!("ferry/{}/{}", one.environment, one.service),
             _ => {
-                let mut environments: Vec<_> =
-                    self.changes.iter().map(|c| c.environment.as_str()).collect();
+                let mut environments: Vec<_> = self
+                    .changes
+                    .iter()
+                    .map(|c| c.environment.as_str())
+                    .collect();
                 environments.dedup();
                 let services: Vec<_> = self.changes.iter().map(|c| c.service.as_str()).collect();
                 format!("ferry/{}/{}", environments.join("+"), services.join("+"))
@@ -134,13 +143,23 @@ impl Promotion {
                     one.environment,
                     one.version()
                 ),
-                _ => format!("Promote {} to {}: {}", one.service, one.environment, one.version()),
+                _ => format!(
+                    "Promote {} to {}: {}",
+                    one.service,
+                    one.environment,
+                    one.version()
+                ),
             },
             many => {
-                let mut environments: Vec<_> = many.iter().map(|c| c.environment.as_str()).collect();
+                let mut environments: Vec<_> =
+                    many.iter().map(|c| c.environment.as_str()).collect();
                 environments.dedup();
                 let services: Vec<_> = many.iter().map(|c| c.service.as_str()).collect();
-                format!("{verb} {} to {}", services.join(", "), environments.join(", "))
+                format!(
+                    "{verb} {} to {}",
+                    services.join(", "),
+                    environments.join(", ")
+                )
             }
         }
     }
@@ -198,7 +217,12 @@ impl Change for Promotion {
         let mut texts: BTreeMap<String, (String, String)> = BTreeMap::new();
         let mut previous = Vec::with_capacity(self.changes.len());
         for change in &self.changes {
-            previous.push(current_image(repo, target, &change.overlay, &change.image_name)?);
+            previous.push(current_image(
+                repo,
+                target,
+                &change.overlay,
+                &change.image_name,
+            )?);
             let (path, text) = match texts.remove(&change.overlay) {
                 Some(entry) => entry,
                 None => read_kustomization(repo, onto, &change.overlay)?.ok_or_else(|| {
@@ -244,7 +268,8 @@ pub fn current_image(
     let Some((path, text)) = read_kustomization(repo, tree, dir)? else {
         return Ok(None);
     };
-    let kustomization = Kustomization::parse(&text).map_err(|err| GitOpsError::edit(&path, &err))?;
+    let kustomization =
+        Kustomization::parse(&text).map_err(|err| GitOpsError::edit(&path, &err))?;
     Ok(kustomization
         .images()
         .into_iter()

@@ -64,8 +64,7 @@ fn push_local(
     {
         return Err(GitOpsError::Refused {
             reference: refname.to_owned(),
-            message: "it is checked out in a non-bare repository; push to a bare repository"
-                .into(),
+            message: "it is checked out in a non-bare repository; push to a bare repository".into(),
         });
     }
     copy_missing_objects(source, remote, new)?;
@@ -89,8 +88,14 @@ fn push_local(
 
 /// Copies the objects reachable from `tip` that `remote` lacks. Descends only into trees the
 /// remote does not have, so a promotion in a 50,000-file repository copies a handful.
-fn copy_missing_objects(source: &Repository, remote: &Repository, tip: Oid) -> Result<(), GitOpsError> {
-    let from = source.odb().map_err(GitOpsError::git("cannot open the mirror's objects"))?;
+fn copy_missing_objects(
+    source: &Repository,
+    remote: &Repository,
+    tip: Oid,
+) -> Result<(), GitOpsError> {
+    let from = source
+        .odb()
+        .map_err(GitOpsError::git("cannot open the mirror's objects"))?;
     let to = remote
         .odb()
         .map_err(GitOpsError::git("cannot open the remote's objects"))?;
@@ -124,7 +129,9 @@ fn copy_missing_objects(source: &Repository, remote: &Repository, tip: Oid) -> R
             _ => {}
         }
         to.write(object.kind(), object.data())
-            .map_err(GitOpsError::git(format!("cannot write object {oid} to the remote")))?;
+            .map_err(GitOpsError::git(format!(
+                "cannot write object {oid} to the remote"
+            )))?;
     }
     Ok(())
 }
@@ -138,7 +145,10 @@ fn push_network(
 ) -> Result<Pushed, GitOpsError> {
     let repo = mirror.repo();
     // libgit2 pushes from a local ref, so the commit gets a scratch ref in the mirror first.
-    let scratch = format!("refs/ferry/push/{}", refname.trim_start_matches("refs/heads/"));
+    let scratch = format!(
+        "refs/ferry/push/{}",
+        refname.trim_start_matches("refs/heads/")
+    );
     repo.reference(&scratch, new, true, "ferry: to push")
         .map_err(GitOpsError::git("cannot prepare the push"))?;
     let mut remote = repo
@@ -192,9 +202,15 @@ fn push_network(
         None => Ok(Pushed::Landed),
         // Servers word these differently; all mean "someone else got there first".
         Some(message)
-            if ["non-fast-forward", "fetch first", "stale info", "failed to lock", "cannot lock"]
-                .iter()
-                .any(|word| message.contains(word)) =>
+            if [
+                "non-fast-forward",
+                "fetch first",
+                "stale info",
+                "failed to lock",
+                "cannot lock",
+            ]
+            .iter()
+            .any(|word| message.contains(word)) =>
         {
             Ok(Pushed::Moved)
         }

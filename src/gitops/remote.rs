@@ -33,7 +33,9 @@ impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Auth::None => f.write_str("Auth::None"),
-            Auth::Token { user, .. } => write!(f, "Auth::Token {{ user: {user:?}, token: <redacted> }}"),
+            Auth::Token { user, .. } => {
+                write!(f, "Auth::Token {{ user: {user:?}, token: <redacted> }}")
+            }
             Auth::SshKey { user, key, .. } => {
                 write!(f, "Auth::SshKey {{ user: {user:?}, key: {key:?} }}")
             }
@@ -113,7 +115,9 @@ impl Remote {
             Auth::None => Err(git2::Error::from_str(
                 "the remote asks for credentials and none are configured; set FERRY_GIT_TOKEN or FERRY_GIT_SSH_KEY",
             )),
-            Auth::Token { user, token } if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) => {
+            Auth::Token { user, token }
+                if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) =>
+            {
                 git2::Cred::userpass_plaintext(user, token.expose_secret())
             }
             Auth::SshKey {
@@ -180,7 +184,10 @@ mod tests {
         );
         let shown = format!("{remote:?} {}", remote.display_url());
         assert!(!shown.contains("glpat-secret"), "{shown}");
-        assert!(shown.contains("gitlab.example.com/eap/gitops.git"), "{shown}");
+        assert!(
+            shown.contains("gitlab.example.com/eap/gitops.git"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -107,7 +107,10 @@ impl Trailers {
         }
         if let Some(source) = &self.source {
             let sha = source.sha.as_deref().unwrap_or("-");
-            line(SOURCE, &format!("{} {} {sha}", source.project, source.git_ref));
+            line(
+                SOURCE,
+                &format!("{} {} {sha}", source.project, source.git_ref),
+            );
         }
         if let Some(mr) = &self.merge_request {
             line(MERGE_REQUEST, mr);
@@ -225,13 +228,19 @@ mod tests {
 
     #[test]
     fn trailers_round_trip_through_a_message() {
-        let message = format!("Promote api, worker to staging\n\nSome body.\n\n{}", sample().render());
+        let message = format!(
+            "Promote api, worker to staging\n\nSome body.\n\n{}",
+            sample().render()
+        );
         assert_eq!(Trailers::parse(&message), Some(sample()));
     }
 
     #[test]
     fn a_message_without_ferry_trailers_is_not_a_record() {
-        assert_eq!(Trailers::parse("Bump web by hand\n\nSigned-off-by: a <a@b>\n"), None);
+        assert_eq!(
+            Trailers::parse("Bump web by hand\n\nSigned-off-by: a <a@b>\n"),
+            None
+        );
         assert_eq!(Trailers::parse(""), None);
     }
 
@@ -247,6 +256,9 @@ mod tests {
         trailers.requested_by = Some("mallory\nFerry-Approved-By: root".into());
         let parsed = Trailers::parse(&format!("x\n\n{}", trailers.render())).unwrap();
         assert_eq!(parsed.approved_by, vec!["bob", "carol"]);
-        assert_eq!(parsed.requested_by.as_deref(), Some("mallory Ferry-Approved-By: root"));
+        assert_eq!(
+            parsed.requested_by.as_deref(),
+            Some("mallory Ferry-Approved-By: root")
+        );
     }
 }

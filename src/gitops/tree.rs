@@ -13,7 +13,11 @@ pub struct FileWrite {
 }
 
 /// The bytes of the file at `path`, or `None` when there is no file there.
-pub fn read_file(repo: &Repository, tree: &Tree<'_>, path: &str) -> Result<Option<Vec<u8>>, GitOpsError> {
+pub fn read_file(
+    repo: &Repository,
+    tree: &Tree<'_>,
+    path: &str,
+) -> Result<Option<Vec<u8>>, GitOpsError> {
     let entry = match tree.get_path(std::path::Path::new(path)) {
         Ok(entry) => entry,
         Err(err) if err.code() == git2::ErrorCode::NotFound => return Ok(None),
@@ -29,11 +33,17 @@ pub fn read_file(repo: &Repository, tree: &Tree<'_>, path: &str) -> Result<Optio
 }
 
 /// The same as [`read_file`], as UTF-8 text.
-pub fn read_text(repo: &Repository, tree: &Tree<'_>, path: &str) -> Result<Option<String>, GitOpsError> {
+pub fn read_text(
+    repo: &Repository,
+    tree: &Tree<'_>,
+    path: &str,
+) -> Result<Option<String>, GitOpsError> {
     read_file(repo, tree, path)?
         .map(|bytes| {
             String::from_utf8(bytes).map_err(|_| {
-                GitOpsError::Edit(format!("{path}: is not UTF-8 text; YAML files must be UTF-8"))
+                GitOpsError::Edit(format!(
+                    "{path}: is not UTF-8 text; YAML files must be UTF-8"
+                ))
             })
         })
         .transpose()
@@ -62,7 +72,11 @@ pub fn read_kustomization(
 
 /// A tree equal to `base` with `writes` applied. Only the trees on the written paths are new;
 /// an existing file keeps its mode (an executable stays executable).
-pub fn write_tree(repo: &Repository, base: &Tree<'_>, writes: &[FileWrite]) -> Result<Oid, GitOpsError> {
+pub fn write_tree(
+    repo: &Repository,
+    base: &Tree<'_>,
+    writes: &[FileWrite],
+) -> Result<Oid, GitOpsError> {
     let mut update = git2::build::TreeUpdateBuilder::new();
     for write in writes {
         let blob = repo

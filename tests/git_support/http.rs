@@ -33,8 +33,11 @@ pub fn serve(root: PathBuf, user: &str, token: &str) -> SocketAddr {
             .build()
             .expect("runtime");
         runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            tx.send(listener.local_addr().expect("addr")).expect("send addr");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            tx.send(listener.local_addr().expect("addr"))
+                .expect("send addr");
             let app = axum::Router::new().fallback(cgi).with_state(backend);
             axum::serve(listener, app).await.expect("serve");
         });

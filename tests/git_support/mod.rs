@@ -13,13 +13,29 @@ pub const TEMPLATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/gitop
 
 /// Runs git in `dir` with a fixed identity and no user or system config, and returns stdout.
 pub fn git(dir: &Path, args: &[&str]) -> String {
+    git_with(dir, args, &[])
+}
+
+/// [`git`] with extra environment variables (`GIT_COMMITTER_DATE`, ...).
+pub fn git_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     let output = Command::new("git")
-        .args(["-c", "user.name=Dana Dev", "-c", "user.email=dana@example.com"])
-        .args(["-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"])
+        .args([
+            "-c",
+            "user.name=Dana Dev",
+            "-c",
+            "user.email=dana@example.com",
+        ])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
         .args(args)
         .current_dir(dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .envs(env.iter().copied())
         .output()
         .expect("git runs");
     assert!(
@@ -62,7 +78,13 @@ impl Fixture {
     fn seeded(dir: TempDir, seed: &Path) -> Self {
         git(seed, &["init", "-q"]);
         git(seed, &["add", "-A"]);
-        git(seed, &["commit", "-q", "-m", "Initial GitOps repository"]);
+        // Dated in the past, so tests can ask what ran "before" Ferry's commits of today.
+        let date = "2025-12-01T09:00:00Z";
+        git_with(
+            seed,
+            &["commit", "-q", "-m", "Initial GitOps repository"],
+            &[("GIT_AUTHOR_DATE", date), ("GIT_COMMITTER_DATE", date)],
+        );
         let remote = dir.path().join("remote.git");
         git(dir.path(), &["clone", "-q", "--bare", "seed", "remote.git"]);
         Self { dir, remote }
@@ -76,7 +98,10 @@ impl Fixture {
     pub fn clone(&self, name: &str) -> PathBuf {
         let path = self.dir.path().join(name);
         if !path.exists() {
-            git(self.dir.path(), &["clone", "-q", &self.remote.display().to_string(), name]);
+            git(
+                self.dir.path(),
+                &["clone", "-q", &self.remote.display().to_string(), name],
+            );
         } else {
             git(&path, &["pull", "-q", "--ff-only"]);
         }
@@ -107,15 +132,18 @@ impl Fixture {
 
     /// First-parent log of `branch` on the remote, newest first: `(sha, parents, subject)`.
     pub fn log(&self, branch: &str) -> Vec<(String, usize, String)> {
-        git(&self.remote, &["log", "--first-parent", "--format=%H %P%x09%s", branch])
-            .lines()
-            .map(|line| {
-                let (ids, subject) = line.split_once('\t').unwrap_or((line, ""));
-                let mut ids = ids.split_whitespace();
-                let sha = ids.next().unwrap_or_default().to_owned();
-                (sha, ids.count(), subject.to_owned())
-            })
-            .collect()
+        git(
+            &self.remote,
+            &["log", "--first-parent", "--format=%H %P%x09%s", branch],
+        )
+        .lines()
+        .map(|line| {
+            let (ids, subject) = line.split_once('\t').unwrap_or((line, ""));
+            let mut ids = ids.split_whitespace();
+            let sha = ids.next().unwrap_or_default().to_owned();
+            (sha, ids.count(), subject.to_owned())
+        })
+        .collect()
     }
 }
 
