@@ -111,16 +111,6 @@ pub fn rollback(
     })?;
     let mut promotion = Promotion::new(vec![OverlayChange { image, ..probe }]);
     promotion.action = Action::Rollback;
-    promotion.source = record.source.as_ref().and_then(|source| {
-        Some(crate::domain::Source {
-            project: crate::domain::ProjectPath::parse(&source.project).ok()?,
-            git_ref: crate::domain::GitRef::from_full_name(&source.git_ref)?,
-            sha: source
-                .sha
-                .as_deref()
-                .and_then(|sha| crate::domain::CommitSha::parse(sha).ok()),
-            merge_request: None,
-        })
-    });
+    promotion.source = record.source.as_ref().and_then(trailers::SourceTrailer::to_source);
     Ok(promotion)
 }

@@ -76,6 +76,19 @@ pub struct SourceTrailer {
     pub sha: Option<String>,
 }
 
+impl SourceTrailer {
+    /// The typed provenance, when every part of the trailer is well formed.
+    pub fn to_source(&self) -> Option<crate::domain::Source> {
+        use crate::domain::{CommitSha, GitRef, ProjectPath, Source};
+        Some(Source {
+            project: ProjectPath::parse(&self.project).ok()?,
+            git_ref: GitRef::from_full_name(&self.git_ref)?,
+            sha: self.sha.as_deref().and_then(|sha| CommitSha::parse(sha).ok()),
+            merge_request: None,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Trailers {
     pub action: Action,
@@ -91,10 +104,13 @@ impl Trailers {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let mut line = |key: &str, value: &str| {
-            out.push_str(key);
-            out.push_str(": ");
-            out.push_str(&one_line(value));
-            out.push('\n');
+            let value = one_line(value);
+            if !value.is_empty() {
+                out.push_str(key);
+                out.push_str(": ");
+                out.push_str(&value);
+                out.push('\n');
+            }
         };
         line(ACTION, self.action.as_str());
         for change in &self.changes {

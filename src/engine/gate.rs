@@ -1,0 +1,218 @@
+//! Flows 2, 3 and 6 meet here: one refresh of a merge request sets its `ferry/policy` status,
+//! for promotion merge requests its `ferry/gate` status, writes the one status comment, and
+//! merges (with the head-SHA guard) when the gate is open.
+
+use crate::domain::{MrIid, UserId};
+use crate::forge::{CommitStatus, MergeOptions, MergeOutcome, MergeRequest, MrState, StatusState, upsert_own_comment};
+use crate::gitops::Trailers;
+use crate::policy::gate::{self, Failure, GateInput, Hold};
+use crate::policy::principal::{Person, Principal};
+use crate::policy::{Environment, Gate, Policy};
+
+use super::messages::{self, GateView};
+use super::validate::{self, Review};
+use super::{Engine, EngineError};
+
+pub(super) async fn evaluate_number(engine: &Engine, number: u64) -> Result<(), EngineError> {
+    refresh(engine, MrIid(number), None).await
+}
+
+/// Re-checks merge request `iid` from scratch and says where it stands. `answer` is the reply
+/// to commands just run; it replaces the previous one in the status comment.
+pub(super) async fn refresh(engine: &Engine, iid: MrIid, answer: Option<String>) -> Result<(), EngineError> {
+    let project = engine.config.gitops_project.clone();
+    if let Some(answer) = &answer {
+        engine.state.set_answer(&project, iid, answer)?;
+    }
+    let mr = engine.forge.merge_request(&project, iid).await?;
+    if mr.state != MrState::Open {
+        return Ok(());
+    }
+    let Some(head) = mr.head_sha.clone() else {
+        return Ok(()); // the forge has not computed the head yet; its next event brings it
+    };
+    let review = validate::review(engine, &mr).await?;
+    let policy_state = if review.violations.is_empty() { StatusState::Success } else { StatusState::Failed };
+    let description = if review.violations.is_empty() {
+        "Ferry: policy passes".to_owned()
+    } else {
+        format!("Ferry: {} policy problem(s)", review.violations.len())
+    };
+    set_status(engine, &mr, messages::POLICY_CONTEXT, policy_state, description).await?;
+
+    let mut gate_text = None;
+    if let Some(promotion) = &review.promotion {
+        let view = match gate_failures(engine, &review, &mr, promotion).await? {
+            Some(failures) => GateView::Waiting(failures),
+            None => merge(engine, &mr, &head).await?,
+        };
+        let state = match view {
+            GateView::Waiting(_) | GateView::HeadMoved => StatusState::Pending,
+            GateView::NotMergeable(_) => StatusState::Failed,
+            GateView::Merged | GateView::Scheduled => StatusState::Success,
+        };
+        set_status(engine, &mr, messages::GATE_CONTEXT, state, messages::gate_description(&view)).await?;
+        gate_text = Some(messages::gate_section(&view));
+    }
+    let answer = engine.state.answer(&project, iid)?;
+    let body = messages::status_comment(
+        &messages::policy_section(&review.violations),
+        gate_text.as_deref(),
+        answer.as_deref(),
+    );
+    upsert_own_comment(engine.forge.as_ref(), &project, iid, messages::STATUS_COMMENT, &body).await?;
+    Ok(())
+}
+
+async fn set_status(
+    engine: &Engine,
+    mr: &MergeRequest,
+    context: &str,
+    state: StatusState,
+    description: String,
+) -> Result<(), EngineError> {
+    let Some(sha) = &mr.head_sha else {
+        return Ok(());
+    };
+    let status = CommitStatus {
+        context: context.to_owned(),
+        state,
+        description: Some(description),
+        target_url: Some(mr.web_url.clone()),
+    };
+    engine
+        .forge
+        .set_commit_status(&engine.config.gitops_project, mr.iid, sha, &status)
+        .await?;
+    Ok(())
+}
+
+/// `None` when the gate is open, else everything it still needs.
+async fn gate_failures(
+    engine: &Engine,
+    review: &Review,
+    mr: &MergeRequest,
+    promotion: &Trailers,
+) -> Result<Option<Vec<Failure>>, EngineError> {
+    let mut failures = Vec::new();
+    if !review.violations.is_empty() {
+        failures.push(Failure {
+            reason: "policy",
+            message: "the policy check fails (see above)".to_owned(),
+        });
+    }
+    if review.head_behind {
+        failures.push(Failure {
+            reason: "stale",
+            message: "the promotion branch is not built on the target branch's head yet; Ferry rebuilds it on the next promotion".to_owned(),
+        });
+    }
+    let Some(environment) = promotion_environment(&review.policy, promotion) else {
+        failures.push(Failure {
+            reason: "environment",
+            message: "the promotion names an environment the policy does not have".to_owned(),
+        });
+        return Ok(Some(failures));
+    };
+    let project = &engine.config.gitops_project;
+    let head = mr.head_sha.as_ref().map(ToString::to_string).unwrap_or_default();
+    let author = engine
+        .state
+        .requester(project, &mr.source_branch)?
+        .unwrap_or(mr.author);
+    let approvals = approvers(engine, mr, &head, environment).await?;
+    let holds: Vec<Hold> = engine
+        .state
+        .held(project, mr.iid)?
+        .map(|hold| Hold {
+            by: hold.by,
+            reason: hold.reason.unwrap_or_else(|| format!("@{} gave no reason", hold.by_name)),
+        })
+        .into_iter()
+        .collect();
+    let input = GateInput {
+        author,
+        approvals: &approvals,
+        holds: &holds,
+        freeze_override: None,
+        now: jiff::Timestamp::now(),
+    };
+    if let Err(mut gate) = gate::evaluate(environment, &input) {
+        failures.append(&mut gate);
+    }
+    Ok((!failures.is_empty()).then_some(failures))
+}
+
+pub(super) fn promotion_environment<'p>(policy: &'p Policy, promotion: &Trailers) -> Option<&'p Environment> {
+    let name = &promotion.changes.first()?.environment;
+    policy.environment(name)
+}
+
+/// Everyone whose approval of the current head counts, with the groups of the policy they
+/// belong to: `/ferry approve` votes for this head, and the forge's own approvals.
+async fn approvers(
+    engine: &Engine,
+    mr: &MergeRequest,
+    head: &str,
+    environment: &Environment,
+) -> Result<Vec<Person>, EngineError> {
+    let project = &engine.config.gitops_project;
+    let mut users: Vec<UserId> = engine
+        .state
+        .approvals(project, mr.iid, head)?
+        .into_iter()
+        .map(|(user, _)| user)
+        .collect();
+    for approval in engine.forge.approvals(project, mr.iid).await? {
+        let current = approval.commit.as_ref().is_none_or(|c| c.as_str() == head);
+        if current && !users.contains(&approval.user) {
+            users.push(approval.user);
+        }
+    }
+    let principals = match &environment.gate {
+        Gate::Manual { approvers, .. } => approvers.clone(),
+        Gate::Auto => Vec::new(),
+    };
+    let mut people = Vec::new();
+    for user in users {
+        people.push(person(engine, user, &principals).await?);
+    }
+    Ok(people)
+}
+
+/// `user` with the groups among `principals` the forge says they belong to.
+pub(super) async fn person(engine: &Engine, user: UserId, principals: &[Principal]) -> Result<Person, EngineError> {
+    let mut groups = Vec::new();
+    for principal in principals {
+        if let Principal::Group(group) = principal
+            && engine.forge.is_group_member(group, user).await?
+        {
+            groups.push(group.clone());
+        }
+    }
+    Ok(Person { user, groups })
+}
+
+async fn merge(
+    engine: &Engine,
+    mr: &MergeRequest,
+    head: &crate::domain::CommitSha,
+) -> Result<GateView, EngineError> {
+    let options = MergeOptions {
+        sha: head.clone(),
+        when_pipeline_succeeds: true,
+        commit_message: None,
+        remove_source_branch: true,
+    };
+    let outcome = engine
+        .forge
+        .merge(&engine.config.gitops_project, mr.iid, &options)
+        .await?;
+    tracing::info!(mr = mr.iid.0, ?outcome, "merge requested");
+    Ok(match outcome {
+        MergeOutcome::Merged { .. } => GateView::Merged,
+        MergeOutcome::AutoMergeScheduled => GateView::Scheduled,
+        MergeOutcome::ShaMismatch => GateView::HeadMoved,
+        MergeOutcome::NotMergeable { reason } => GateView::NotMergeable(reason),
+    })
+}

@@ -1,0 +1,194 @@
+//! Every text the workflow writes to people: merge request titles and bodies, the status
+//! comment, command answers and refusals. Kept together so wording is reviewed in one place.
+
+use crate::gitops::Promotion;
+use crate::policy::gate::Failure;
+use crate::policy::validate::Violation;
+use crate::policy::{Environment, Gate};
+
+/// The hidden key of the one status comment per merge request.
+pub const STATUS_COMMENT: &str = "status";
+pub const GATE_CONTEXT: &str = "ferry/gate";
+pub const POLICY_CONTEXT: &str = "ferry/policy";
+
+/// The promotion merge request's body: what changes, where it comes from, what the gate needs.
+pub fn promotion_body(
+    promotion: &Promotion,
+    previous: &[Option<String>],
+    environment: &Environment,
+    replaces: Option<&str>,
+) -> String {
+    let mut body = String::from("| service | environment | current image | new image |\n|---|---|---|---|\n");
+    for (change, previous) in promotion.changes.iter().zip(previous) {
+        body.push_str(&format!(
+            "| {} | {} | `{}` | `{}` |\n",
+            change.service,
+            change.environment,
+            previous.as_deref().unwrap_or("(none)"),
+            change.image
+        ));
+    }
+    body.push('\n');
+    if let Some(source) = &promotion.source {
+        let sha = source.sha.as_ref().map_or("(unknown commit)".to_owned(), |sha| format!("`{}`", sha.short()));
+        body.push_str(&format!(
+            "Source: `{}` {} {sha}\n\n",
+            source.project,
+            source.git_ref.short_name()
+        ));
+    }
+    body.push_str(&format!("Gate: {}\n", gate_summary(environment)));
+    if let Some(replaced) = replaces {
+        body.push_str(&format!(
+            "\nThis replaces the earlier promotion on this branch (\"{replaced}\"); its approvals do not carry over.\n"
+        ));
+    }
+    body.push_str("\nFerry keeps this merge request up to date. Comment `/ferry help` for commands.\n");
+    body
+}
+
+fn gate_summary(environment: &Environment) -> String {
+    match &environment.gate {
+        Gate::Auto => "auto: Ferry merges once the pipeline passes.".to_owned(),
+        Gate::Manual {
+            approvals,
+            approvers,
+            ..
+        } => format!(
+            "manual: {approvals} approval(s) from {} with `/ferry approve`, then Ferry merges.",
+            crate::policy::principal::list(approvers)
+        ),
+    }
+}
+
+/// The verdict of the policy on a merge request.
+pub fn policy_section(violations: &[Violation]) -> String {
+    if violations.is_empty() {
+        return "**Policy:** passes.\n".to_owned();
+    }
+    let mut out = format!("**Policy:** {} problem(s):\n", violations.len());
+    for v in violations {
+        out.push_str(&format!("- `{}:{}` [{}] {}\n", v.file, v.line, v.rule, v.message));
+    }
+    out
+}
+
+/// Where the gate stands.
+pub enum GateView {
+    Waiting(Vec<Failure>),
+    Merged,
+    Scheduled,
+    NotMergeable(String),
+    HeadMoved,
+}
+
+pub fn gate_section(view: &GateView) -> String {
+    match view {
+        GateView::Waiting(failures) => {
+            let mut out = String::from("**Gate:** waiting:\n");
+            for failure in failures.iter() {
+                out.push_str(&format!("- {}\n", failure.message));
+            }
+            out
+        }
+        GateView::Merged => "**Gate:** open; Ferry merged this merge request.\n".to_owned(),
+        GateView::Scheduled => {
+            "**Gate:** open; Ferry set it to merge when the pipeline succeeds.\n".to_owned()
+        }
+        GateView::NotMergeable(reason) => {
+            format!("**Gate:** open, but the forge refuses to merge: {reason}. Fix that, then comment `/ferry retry`.\n")
+        }
+        GateView::HeadMoved => {
+            "**Gate:** the branch moved while Ferry was merging; it checks the new head.\n".to_owned()
+        }
+    }
+}
+
+pub fn gate_description(view: &GateView) -> String {
+    let text = match view {
+        GateView::Merged | GateView::Scheduled => "gate open".to_owned(),
+        GateView::Waiting(failures) => failures
+            .iter()
+            .map(|f| f.reason)
+            .collect::<Vec<_>>()
+            .join(", "),
+        GateView::NotMergeable(_) => "gate open, merge refused".to_owned(),
+        GateView::HeadMoved => "re-checking the new head".to_owned(),
+    };
+    format!("Ferry: {text}")
+}
+
+/// The one status comment: policy, gate (promotion MRs only), and the answer to the latest
+/// commands.
+pub fn status_comment(policy: &str, gate: Option<&str>, answer: Option<&str>) -> String {
+    let mut out = String::from("### Ferry\n\n");
+    out.push_str(policy);
+    if let Some(gate) = gate {
+        out.push('\n');
+        out.push_str(gate);
+    }
+    if let Some(answer) = answer {
+        out.push_str("\n**Latest commands:**\n");
+        out.push_str(answer);
+    }
+    out
+}
+
+pub fn approved(user: &str) -> String {
+    format!("- approved by @{user}\n")
+}
+
+pub fn unapproved(user: &str, had: bool) -> String {
+    if had {
+        format!("- @{user} withdrew their approval\n")
+    } else {
+        format!("- @{user} had not approved this head; nothing to withdraw\n")
+    }
+}
+
+pub fn not_allowed(user: &str, what: &str, who: &str) -> String {
+    format!("- @{user} may not {what} here; ask {who}\n")
+}
+
+pub fn held(user: &str, reason: Option<&str>) -> String {
+    match reason {
+        Some(reason) => format!("- held by @{user}: {reason}\n"),
+        None => format!("- held by @{user}\n"),
+    }
+}
+
+pub fn unheld(user: &str, had: bool) -> String {
+    if had {
+        format!("- @{user} lifted the hold\n")
+    } else {
+        "- there was no hold to lift\n".to_owned()
+    }
+}
+
+pub fn not_a_promotion(command: &str) -> String {
+    format!("- `{command}` works on Ferry's promotion merge requests only (branches `ferry/...`)\n")
+}
+
+pub fn command_error(line: usize, error: &str) -> String {
+    format!("- line {line}: {error}\n")
+}
+
+pub fn opened(summary: &str, url: &str) -> String {
+    format!("- opened {url}: {summary}\n")
+}
+
+pub fn nothing_to_do(what: &str) -> String {
+    format!("- {what}\n")
+}
+
+/// `/ferry status`: every environment's current image for the services.
+pub fn status_table(rows: &[(String, String, Option<String>)]) -> String {
+    let mut out = String::from("\n| environment | service | image |\n|---|---|---|\n");
+    for (environment, service, image) in rows {
+        out.push_str(&format!(
+            "| {environment} | {service} | `{}` |\n",
+            image.as_deref().unwrap_or("(none)")
+        ));
+    }
+    out
+}

@@ -1,0 +1,135 @@
+//! The promotion workflow: domain events from the intake, decisions from the policy, commits
+//! through the GitOps engine, merge requests, statuses and comments through the forge.
+//!
+//! One handler file per flow (`source`: source events to promotion merge requests; `gate`:
+//! the `ferry/gate` status and merging; `validate`: the `ferry/policy` status of every merge
+//! request; `commands`: comment commands), all wording in `messages`. Git work is blocking
+//! and runs on the blocking pool (`git`).
+
+mod commands;
+mod gate;
+mod git;
+pub mod messages;
+mod promote;
+mod source;
+pub mod state;
+mod validate;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::domain::{BotIdentity, ForgeEvent, ProjectPath};
+use crate::forge::{Forge, ForgeError};
+use crate::gitops::{CommitSettings, GitOpsError, Remote};
+use crate::store::{BoxFuture, Delivery};
+use crate::worker::{Handler, HandlerError};
+
+pub use state::State;
+
+/// What the engine needs to know about the one GitOps repository it serves.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The GitOps repository's path on the forge.
+    pub gitops_project: ProjectPath,
+    /// Its git remote, with credentials.
+    pub gitops_remote: Remote,
+    /// Where mirrors and the workflow state live.
+    pub data_dir: PathBuf,
+    pub commit: CommitSettings,
+    pub bot: BotIdentity,
+}
+
+pub struct Engine {
+    config: EngineConfig,
+    forge: Arc<dyn Forge>,
+    state: State,
+}
+
+/// Why handling an event failed; transient failures are retried by the workers.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Forge(#[from] ForgeError),
+    #[error(transparent)]
+    GitOps(#[from] GitOpsError),
+    #[error(transparent)]
+    State(#[from] state::StateError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl EngineError {
+    fn into_handler_error(self) -> HandlerError {
+        let permanent = matches!(self, EngineError::GitOps(GitOpsError::Edit(_) | GitOpsError::Invalid(_)));
+        let message = self.to_string();
+        if permanent {
+            HandlerError::permanent(message)
+        } else {
+            HandlerError::retry(message)
+        }
+    }
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig, forge: Arc<dyn Forge>, state: State) -> Self {
+        Self {
+            config,
+            forge,
+            state,
+        }
+    }
+
+    fn is_gitops(&self, project: &ProjectPath) -> bool {
+        *project == self.config.gitops_project
+    }
+
+    /// Acts on one domain event.
+    pub async fn on_event(&self, event: ForgeEvent) -> Result<(), EngineError> {
+        match event {
+            ForgeEvent::BranchPushed(push) if !self.is_gitops(&push.project) => {
+                source::on_push(self, push, false).await
+            }
+            ForgeEvent::TagPushed(push) if !self.is_gitops(&push.project) => {
+                source::on_push(self, push, true).await
+            }
+            ForgeEvent::MrOpened(mr) | ForgeEvent::MrUpdated(mr) if self.is_gitops(&mr.project) => {
+                validate::on_merge_request(self, &mr).await
+            }
+            ForgeEvent::MrMerged(merge) if self.is_gitops(&merge.merge_request.project) => {
+                promote::on_merged(self, &merge).await
+            }
+            ForgeEvent::CommentCreated(comment) if self.is_gitops(&comment.project) => {
+                commands::on_comment(self, &comment).await
+            }
+            ForgeEvent::ReviewSubmitted(review) if self.is_gitops(&review.project) => {
+                gate::evaluate_number(self, review.merge_request).await
+            }
+            ForgeEvent::PipelineFinished(pipeline) if self.is_gitops(&pipeline.project) => {
+                match pipeline.merge_request {
+                    Some(number) => gate::evaluate_number(self, number).await,
+                    None => Ok(()),
+                }
+            }
+            other => {
+                tracing::debug!(kind = other.kind(), "nothing to do");
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Handler for Engine {
+    fn handle<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            let event = crate::events::parse(delivery.forge, &delivery.event_type, &delivery.body)
+                .map_err(|error| HandlerError::permanent(format!("the payload does not parse: {error}")))?;
+            tracing::info!(
+                forge = %delivery.forge,
+                delivery = %delivery.delivery_id,
+                kind = event.kind(),
+                "handling"
+            );
+            self.on_event(event).await.map_err(EngineError::into_handler_error)
+        })
+    }
+}

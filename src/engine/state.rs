@@ -1,0 +1,264 @@
+//! What the workflow remembers between events, per merge request of the GitOps repository:
+//! `/ferry approve` votes (tied to the head SHA they were given for, so a push resets them)
+//! and holds. Kept in Ferry's own SQLite file, never in the merge request body, which anyone
+//! who can edit the MR could rewrite.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::domain::{MrIid, ProjectPath, UserId};
+
+#[derive(Debug, thiserror::Error)]
+#[error("the workflow state is unavailable: {0}")]
+pub struct StateError(String);
+
+impl From<rusqlite::Error> for StateError {
+    fn from(error: rusqlite::Error) -> Self {
+        Self(error.to_string())
+    }
+}
+
+/// A hold on a merge request: who put it and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldRecord {
+    pub by: UserId,
+    pub by_name: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct State {
+    connection: Arc<Mutex<Connection>>,
+}
+
+impl State {
+    pub fn open(path: &Path) -> Result<Self, StateError> {
+        let connection = Connection::open(path)?;
+        Self::init(connection)
+    }
+
+    pub fn in_memory() -> Result<Self, StateError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(connection: Connection) -> Result<Self, StateError> {
+        connection.busy_timeout(std::time::Duration::from_secs(5))?;
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.execute_batch(
+            "CREATE TABLE IF NOT EXISTS approvals (
+                 project TEXT NOT NULL,
+                 mr INTEGER NOT NULL,
+                 user_id INTEGER NOT NULL,
+                 username TEXT NOT NULL,
+                 head_sha TEXT NOT NULL,
+                 PRIMARY KEY (project, mr, user_id)
+             );
+             CREATE TABLE IF NOT EXISTS holds (
+                 project TEXT NOT NULL,
+                 mr INTEGER NOT NULL,
+                 by_id INTEGER NOT NULL,
+                 by_user TEXT NOT NULL,
+                 reason TEXT,
+                 PRIMARY KEY (project, mr)
+             );
+             CREATE TABLE IF NOT EXISTS requesters (
+                 project TEXT NOT NULL,
+                 branch TEXT NOT NULL,
+                 user_id INTEGER NOT NULL,
+                 PRIMARY KEY (project, branch)
+             );
+             CREATE TABLE IF NOT EXISTS answers (
+                 project TEXT NOT NULL,
+                 mr INTEGER NOT NULL,
+                 text TEXT NOT NULL,
+                 PRIMARY KEY (project, mr)
+             );",
+        )?;
+        Ok(Self {
+            connection: Arc::new(Mutex::new(connection)),
+        })
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StateError> {
+        let connection = self
+            .connection
+            .lock()
+            .map_err(|_| StateError("a previous writer panicked".into()))?;
+        Ok(f(&connection)?)
+    }
+
+    /// Records `user`'s approval of the merge request at `head_sha` (replacing an older one).
+    pub fn approve(
+        &self,
+        project: &ProjectPath,
+        mr: MrIid,
+        user: UserId,
+        username: &str,
+        head_sha: &str,
+    ) -> Result<(), StateError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO approvals (project, mr, user_id, username, head_sha) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (project, mr, user_id) DO UPDATE SET username = ?4, head_sha = ?5",
+                params![project.as_str(), mr.0, user.0, username, head_sha],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// Withdraws `user`'s approval; true when there was one.
+    pub fn unapprove(&self, project: &ProjectPath, mr: MrIid, user: UserId) -> Result<bool, StateError> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM approvals WHERE project = ?1 AND mr = ?2 AND user_id = ?3",
+                params![project.as_str(), mr.0, user.0],
+            )
+            .map(|n| n > 0)
+        })
+    }
+
+    /// The approvals given for `head_sha`: approvals of an older head do not count.
+    pub fn approvals(
+        &self,
+        project: &ProjectPath,
+        mr: MrIid,
+        head_sha: &str,
+    ) -> Result<Vec<(UserId, String)>, StateError> {
+        self.with(|c| {
+            let mut statement = c.prepare(
+                "SELECT user_id, username FROM approvals WHERE project = ?1 AND mr = ?2 AND head_sha = ?3 ORDER BY username",
+            )?;
+            statement
+                .query_map(params![project.as_str(), mr.0, head_sha], |row| {
+                    Ok((UserId(row.get(0)?), row.get(1)?))
+                })?
+                .collect()
+        })
+    }
+
+    pub fn hold(&self, project: &ProjectPath, mr: MrIid, hold: &HoldRecord) -> Result<(), StateError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO holds (project, mr, by_id, by_user, reason) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (project, mr) DO UPDATE SET by_id = ?3, by_user = ?4, reason = ?5",
+                params![project.as_str(), mr.0, hold.by.0, hold.by_name, hold.reason],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// Lifts the hold; true when there was one.
+    pub fn unhold(&self, project: &ProjectPath, mr: MrIid) -> Result<bool, StateError> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM holds WHERE project = ?1 AND mr = ?2",
+                params![project.as_str(), mr.0],
+            )
+            .map(|n| n > 0)
+        })
+    }
+
+    pub fn held(&self, project: &ProjectPath, mr: MrIid) -> Result<Option<HoldRecord>, StateError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT by_id, by_user, reason FROM holds WHERE project = ?1 AND mr = ?2",
+                params![project.as_str(), mr.0],
+                |row| {
+                    Ok(HoldRecord {
+                        by: UserId(row.get(0)?),
+                        by_name: row.get(1)?,
+                        reason: row.get(2)?,
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+}
+
+impl State {
+    /// Remembers who asked for the promotion on `branch` (the gate's "author").
+    pub fn set_requester(&self, project: &ProjectPath, branch: &str, user: UserId) -> Result<(), StateError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO requesters (project, branch, user_id) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (project, branch) DO UPDATE SET user_id = ?3",
+                params![project.as_str(), branch, user.0],
+            )
+            .map(|_| ())
+        })
+    }
+
+    pub fn requester(&self, project: &ProjectPath, branch: &str) -> Result<Option<UserId>, StateError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT user_id FROM requesters WHERE project = ?1 AND branch = ?2",
+                params![project.as_str(), branch],
+                |row| Ok(UserId(row.get(0)?)),
+            )
+            .optional()
+        })
+    }
+
+    /// The answer to the latest commands, shown in the status comment.
+    pub fn set_answer(&self, project: &ProjectPath, mr: MrIid, text: &str) -> Result<(), StateError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO answers (project, mr, text) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (project, mr) DO UPDATE SET text = ?3",
+                params![project.as_str(), mr.0, text],
+            )
+            .map(|_| ())
+        })
+    }
+
+    pub fn answer(&self, project: &ProjectPath, mr: MrIid) -> Result<Option<String>, StateError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT text FROM answers WHERE project = ?1 AND mr = ?2",
+                params![project.as_str(), mr.0],
+                |row| row.get(0),
+            )
+            .optional()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project() -> ProjectPath {
+        ProjectPath::parse("eap/gitops").expect("project")
+    }
+
+    #[test]
+    fn approvals_count_only_for_the_head_they_were_given_for() {
+        let state = State::in_memory().expect("state");
+        state.approve(&project(), MrIid(1), UserId(7), "bob", "aaa").expect("approve");
+        state.approve(&project(), MrIid(1), UserId(8), "carol", "aaa").expect("approve");
+        assert_eq!(state.approvals(&project(), MrIid(1), "aaa").expect("read").len(), 2);
+        assert!(state.approvals(&project(), MrIid(1), "bbb").expect("read").is_empty());
+        state.approve(&project(), MrIid(1), UserId(7), "bob", "bbb").expect("re-approve");
+        assert_eq!(state.approvals(&project(), MrIid(1), "bbb").expect("read"), vec![(UserId(7), "bob".to_owned())]);
+        assert!(state.unapprove(&project(), MrIid(1), UserId(7)).expect("unapprove"));
+        assert!(!state.unapprove(&project(), MrIid(1), UserId(7)).expect("again"));
+        assert!(state.approvals(&project(), MrIid(2), "aaa").expect("other MR").is_empty());
+    }
+
+    #[test]
+    fn holds_are_set_replaced_and_lifted() {
+        let state = State::in_memory().expect("state");
+        assert_eq!(state.held(&project(), MrIid(3)).expect("read"), None);
+        let hold = HoldRecord { by: UserId(5), by_name: "alice".into(), reason: Some("incident 42".into()) };
+        state.hold(&project(), MrIid(3), &hold).expect("hold");
+        assert_eq!(state.held(&project(), MrIid(3)).expect("read"), Some(hold));
+        assert!(state.unhold(&project(), MrIid(3)).expect("unhold"));
+        assert_eq!(state.held(&project(), MrIid(3)).expect("read"), None);
+    }
+}
