@@ -5,3 +5,5 @@
 pub mod fake_github;
 pub mod fake_gitlab;
 pub mod faults;
+pub mod fake_gitlab_git;
+pub mod gitlab_hooks;
