@@ -613,7 +613,14 @@ fn land(
         // Keep what the merge request changed: after the merge the branches no longer say.
         mr.diffs = git::diffs(&repo, &mr.sha, &mr.target_branch);
     }
-    let landed = git::merge(&repo, &mr.sha, &mr.target_branch, method, &message, &username)?;
+    let landed = git::merge(
+        &repo,
+        &mr.sha,
+        &mr.target_branch,
+        method,
+        &message,
+        &username,
+    )?;
     mr.state = "merged".into();
     mr.merge_when_pipeline_succeeds = false;
     mr.merge_user_id = Some(user);

@@ -53,12 +53,16 @@ fn oid(text: &str) -> Oid {
 pub fn heads(path: &Path) -> BTreeMap<String, String> {
     let repo = open(path);
     let mut out = BTreeMap::new();
-    for reference in repo.references_glob("refs/heads/*").expect("list refs/heads") {
+    for reference in repo
+        .references_glob("refs/heads/*")
+        .expect("list refs/heads")
+    {
         let reference = reference.expect("read a ref");
         let Some(name) = reference
             .name()
             .ok()
-            .and_then(|n| n.strip_prefix("refs/heads/")) else {
+            .and_then(|n| n.strip_prefix("refs/heads/"))
+        else {
             continue;
         };
         let name = name.to_owned();
@@ -130,7 +134,10 @@ pub fn diffs(path: &Path, sha: &str, target: &str) -> Vec<Diff> {
     let Ok(base) = repo.merge_base(target, source) else {
         return Vec::new();
     };
-    let old = repo.find_commit(base).and_then(|c| c.tree()).expect("base tree");
+    let old = repo
+        .find_commit(base)
+        .and_then(|c| c.tree())
+        .expect("base tree");
     let new = repo
         .find_commit(source)
         .and_then(|c| c.tree())

@@ -366,7 +366,9 @@ pub enum MrAction {
     Open,
     Reopen,
     /// New commits: `oldrev` is the head before the push.
-    Update { oldrev: String },
+    Update {
+        oldrev: String,
+    },
     /// An update without new commits (title, labels ...): GitLab sends no `oldrev`.
     UpdateFields,
     Merge,
@@ -565,10 +567,10 @@ pub fn note_from(fake: &FakeGitLab, project: &str, iid: u64, note_id: u64, edite
         .iter()
         .find(|n| n.id == note_id)
         .unwrap_or_else(|| panic!("no note {note_id} on !{iid}"));
-    let username = state
-        .users
-        .get(&stored.author_id)
-        .map_or_else(|| format!("user{}", stored.author_id), |u| u.username.clone());
+    let username = state.users.get(&stored.author_id).map_or_else(
+        || format!("user{}", stored.author_id),
+        |u| u.username.clone(),
+    );
     let facts_note = NoteFacts {
         id: stored.id,
         body: stored.body.clone(),
@@ -590,9 +592,22 @@ pub enum PipelineFor {
 }
 
 /// `Pipeline Hook` for pipeline `id` on `sha` in `status` (`success`, `failed`, `running` ...).
-pub fn pipeline(project: &str, id: u64, sha: &str, status: &str, on: &PipelineFor, user: &Who) -> Value {
+pub fn pipeline(
+    project: &str,
+    id: u64,
+    sha: &str,
+    status: &str,
+    on: &PipelineFor,
+    user: &Who,
+) -> Value {
     let (git_ref, tag, source, mr, project_id) = match on {
-        PipelineFor::Branch(b) => (b.clone(), false, "push", Value::Null, project_id_of(project)),
+        PipelineFor::Branch(b) => (
+            b.clone(),
+            false,
+            "push",
+            Value::Null,
+            project_id_of(project),
+        ),
         PipelineFor::Tag(t) => (t.clone(), true, "push", Value::Null, project_id_of(project)),
         PipelineFor::MergeRequest(mr) => (
             format!("refs/merge-requests/{}/head", mr.iid),
@@ -674,7 +689,11 @@ static DELIVERIES: AtomicU64 = AtomicU64::new(0);
 /// A fresh delivery id in UUID form, unique within the test process.
 pub fn new_uuid() -> String {
     let n = DELIVERIES.fetch_add(1, Ordering::Relaxed);
-    let seed = fake_sha(&format!("{} {n} {:?}", std::process::id(), std::time::SystemTime::now()));
+    let seed = fake_sha(&format!(
+        "{} {n} {:?}",
+        std::process::id(),
+        std::time::SystemTime::now()
+    ));
     format!(
         "{}-{}-4{}-8{}-{}",
         &seed[0..8],
@@ -701,7 +720,10 @@ pub async fn post_with_uuid(url: &str, secret: &str, event: &str, body: &Value, 
         .header("X-Gitlab-Event", event)
         .header("X-Gitlab-Token", secret)
         .header("X-Gitlab-Instance", HOST)
-        .header("X-Gitlab-Webhook-UUID", "6a0c6e5d-2f1b-4c8e-9d3a-5b7f1e2c4a90")
+        .header(
+            "X-Gitlab-Webhook-UUID",
+            "6a0c6e5d-2f1b-4c8e-9d3a-5b7f1e2c4a90",
+        )
         .header("X-Gitlab-Event-UUID", uuid)
         .header("Idempotency-Key", uuid)
         .body(bytes)
