@@ -344,6 +344,22 @@ async fn merging_at_the_head_lands_a_real_merge_commit_on_main() {
     let raw = raw_mr(&w, mr.iid.0).await;
     assert_eq!(raw["merge_commit_sha"], main.as_str());
     assert_eq!(raw["merged_by"]["username"], "ferry-bot");
+    // The Merge Request Hook GitLab would send now names the real merge commit.
+    let hook = support::gitlab_hooks::merge_request_from(
+        &w.fake,
+        REPO,
+        mr.iid.0,
+        &support::gitlab_hooks::MrAction::Merge,
+        &support::gitlab_hooks::Who::from_fake(&w.fake, w.bot),
+    );
+    let body = serde_json::to_vec(&hook).expect("JSON");
+    match ferry::events::parse(ferry::domain::Forge::GitLab, "Merge Request Hook", &body) {
+        Ok(ferry::domain::ForgeEvent::MrMerged(merged)) => {
+            assert_eq!(merged.merge_sha, sha(&main));
+            assert_eq!(merged.merge_request.head_sha, Some(sha(&head)));
+        }
+        other => panic!("expected MrMerged, got {other:?}"),
+    }
     // What the merge request changed is still listed after its branch is gone.
     assert_eq!(
         w.forge

@@ -285,7 +285,7 @@ fn pipeline_hooks_for_branches_tags_and_merge_requests() {
         3,
         &sha("head"),
         "success",
-        &PipelineFor::MergeRequest(facts()),
+        &PipelineFor::MergeRequest(Box::new(facts())),
         &mei(),
     );
     assert_eq!(
@@ -468,7 +468,7 @@ async fn the_real_server_accepts_and_parses_every_builder() {
             9,
             &sha("head"),
             "success",
-            &PipelineFor::MergeRequest(mr.clone()),
+            &PipelineFor::MergeRequest(Box::new(mr.clone())),
             &mei(),
         ),
     ];

@@ -38,6 +38,16 @@ impl Who {
             username: username.into(),
         }
     }
+
+    /// A user of the fake GitLab, by id.
+    pub fn from_fake(fake: &FakeGitLab, id: u64) -> Self {
+        let state = lock(&fake.state);
+        let user = state
+            .users
+            .get(&id)
+            .unwrap_or_else(|| panic!("the fake GitLab has no user {id}"));
+        Self::new(id, &user.username)
+    }
 }
 
 /// The `X-Gitlab-Event` header that goes with a payload, from its `object_kind`.
@@ -142,7 +152,6 @@ impl PushedCommit {
 }
 
 fn ref_push(
-    kind: &str,
     project: &str,
     full_ref: &str,
     before: &str,
@@ -151,6 +160,11 @@ fn ref_push(
     pusher: &Who,
     commits: &[PushedCommit],
 ) -> Value {
+    let kind = if full_ref.starts_with("refs/tags/") {
+        "tag_push"
+    } else {
+        "push"
+    };
     let id = project_id_of(project);
     let commits: Vec<Value> = commits
         .iter()
@@ -197,7 +211,6 @@ pub fn push(
 ) -> Value {
     let checkout = (after != ZERO_SHA).then_some(after);
     ref_push(
-        "push",
         project,
         &format!("refs/heads/{branch}"),
         before,
@@ -226,7 +239,6 @@ pub fn push_one(
 pub fn tag_push(project: &str, tag: &str, commit: &str, pusher: &Who) -> Value {
     let tag_object = fake_sha(&format!("tag object {project} {tag} {commit}"));
     let mut hook = ref_push(
-        "tag_push",
         project,
         &format!("refs/tags/{tag}"),
         ZERO_SHA,
@@ -588,7 +600,7 @@ pub enum PipelineFor {
     Branch(String),
     Tag(String),
     /// A merge request pipeline (`refs/merge-requests/N/head`, source `merge_request_event`).
-    MergeRequest(MrFacts),
+    MergeRequest(Box<MrFacts>),
 }
 
 /// `Pipeline Hook` for pipeline `id` on `sha` in `status` (`success`, `failed`, `running` ...).
@@ -667,7 +679,7 @@ pub fn pipeline_from(fake: &FakeGitLab, project: &str, pipeline_id: u64, user: &
         .and_then(|rest| rest.split('/').next())
         .and_then(|n| n.parse::<u64>().ok())
     {
-        Some(iid) => PipelineFor::MergeRequest(MrFacts::from_fake(fake, project, iid)),
+        Some(iid) => PipelineFor::MergeRequest(Box::new(MrFacts::from_fake(fake, project, iid))),
         None => match found.git_ref.strip_prefix("refs/tags/") {
             Some(tag) => PipelineFor::Tag(tag.into()),
             None => PipelineFor::Branch(
