@@ -1,9 +1,14 @@
 //! An in-memory GitLab (REST API v4) served over HTTP on 127.0.0.1: the endpoints Ferry uses,
 //! with GitLab's request and response shapes and status codes, and state a test can seed and
 //! inspect through `FakeGitLab`.
+//!
+//! A project can be attached to a real bare repository (`attach_repo`): its branches are then
+//! that repository's `refs/heads`, merge requests follow their source branch, and merging
+//! makes a real merge commit (see `fake_gitlab_git`).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -13,6 +18,7 @@ use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use serde_json::{Value, json};
 
+use super::fake_gitlab_git::{self as git, MergeMethod, Refused};
 use super::faults::{Fault, Faults, Seen, fake_sha, inject, lock, page_of};
 
 #[derive(Debug, Clone)]
@@ -31,6 +37,9 @@ pub struct Project {
     pub merge_requests: Vec<MergeRequest>,
     pub pipelines: Vec<Pipeline>,
     pub statuses: Vec<Status>,
+    /// The bare repository behind the project, when attached.
+    pub repo: Option<PathBuf>,
+    pub merge_method: MergeMethod,
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +64,10 @@ pub struct MergeRequest {
     /// False makes merging answer 405, as for conflicts, drafts or failed pipelines.
     pub mergeable: bool,
     pub remove_source_branch: bool,
+    /// Who merged, or who set auto-merge (GitLab `merge_user`).
+    pub merge_user_id: Option<u64>,
+    /// The `merge_commit_message` given with a scheduled auto-merge.
+    pub merge_commit_message: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -236,7 +249,43 @@ impl FakeGitLab {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut GitLabState) -> T) -> T {
-        f(&mut lock(&self.state))
+        f(&mut synced(&self.state))
+    }
+
+    /// Backs `project` by the bare repository at `bare_repo`: branch heads are read from its
+    /// `refs/heads` (on every request), a merge request needs its source branch there and
+    /// follows it, and merging writes a real merge commit to the target branch.
+    pub fn attach_repo(&self, project: &str, bare_repo: &FsPath) {
+        self.with(|s| project_of(s, project).repo = Some(bare_repo.to_owned()));
+    }
+
+    /// GitLab's "Merge method" project setting for an attached project (default: merge commit).
+    pub fn set_merge_method(&self, project: &str, method: MergeMethod) {
+        self.with(|s| project_of(s, project).merge_method = method);
+    }
+
+    /// Opens a merge request from an existing branch of an attached project, at its head.
+    pub fn open_mr_from_branch(
+        &self,
+        project: &str,
+        author: u64,
+        source: &str,
+        target: &str,
+        title: &str,
+    ) -> u64 {
+        self.with(|s| {
+            let id = s.id();
+            let p = project_of(s, project);
+            let sha = p
+                .branches
+                .get(source)
+                .cloned()
+                .unwrap_or_else(|| panic!("{project} has no branch {source}"));
+            let iid = p.merge_requests.len() as u64 + 1;
+            p.merge_requests
+                .push(new_mr(id, iid, author, source, target, &sha, title));
+            iid
+        })
     }
 
     pub fn add_user(&self, username: &str) -> u64 {
@@ -285,11 +334,18 @@ impl FakeGitLab {
     }
 
     /// Points `branch` at `sha`, as a push would.
+    /// On an attached project `sha` must be a commit of the repository, and the real branch
+    /// moves.
     pub fn set_branch(&self, project: &str, branch: &str, sha: &str) {
         self.with(|s| {
-            project_of(s, project)
-                .branches
-                .insert(branch.into(), sha.into());
+            let p = project_of(s, project);
+            match &p.repo {
+                // Read back (with what follows from it) on the next request.
+                Some(repo) => git::set_head(repo, branch, sha),
+                None => {
+                    p.branches.insert(branch.into(), sha.into());
+                }
+            }
         });
     }
 
@@ -322,9 +378,16 @@ impl FakeGitLab {
 
     /// Pushes a new head to the merge request's branch: approvals reset, as with GitLab's
     /// "reset approvals on push".
+    /// On an attached project `sha` must be a commit of the repository: the real branch moves.
     pub fn push(&self, project: &str, iid: u64, sha: &str) {
         self.with(|s| {
             let p = project_of(s, project);
+            if let Some(repo) = p.repo.clone() {
+                // The merge request follows on the next request (see `sync`).
+                let branch = mr_of(p, iid).source_branch.clone();
+                git::set_head(&repo, &branch, sha);
+                return;
+            }
             let mr = mr_of(p, iid);
             mr.sha = sha.into();
             mr.approved_by.clear();
@@ -352,19 +415,38 @@ impl FakeGitLab {
         })
     }
 
-    /// Finishes a pipeline; a merge request waiting for it to succeed is merged.
+    /// Finishes a pipeline; a merge request waiting for it to succeed is merged (for real on
+    /// an attached project; a conflict there aborts the auto-merge with a system note).
     pub fn finish_pipeline(&self, project: &str, pipeline: u64, status: &str) {
         self.with(|s| {
-            let p = project_of(s, project);
+            let pi = project_index(s, project);
+            let p = &mut s.projects[pi];
             if let Some(found) = p.pipelines.iter_mut().find(|x| x.id == pipeline) {
                 found.status = status.into();
             }
-            for mr in &mut p.merge_requests {
-                if mr.head_pipeline_id == Some(pipeline)
-                    && mr.merge_when_pipeline_succeeds
-                    && status == "success"
-                {
-                    complete_merge(mr);
+            let waiting: Vec<usize> = p
+                .merge_requests
+                .iter()
+                .enumerate()
+                .filter(|(_, mr)| {
+                    mr.state == "opened"
+                        && mr.head_pipeline_id == Some(pipeline)
+                        && mr.merge_when_pipeline_succeeds
+                        && status == "success"
+                })
+                .map(|(mi, _)| mi)
+                .collect();
+            for mi in waiting {
+                let mr = &s.projects[pi].merge_requests[mi];
+                let user = mr.merge_user_id.unwrap_or(mr.author_id);
+                let message = mr.merge_commit_message.clone();
+                if let Err(refused) = land(s, pi, mi, user, message) {
+                    let reason = match refused {
+                        Refused::Conflict => "the merge request has conflicts".to_owned(),
+                        Refused::NeedsRebase => "the source branch needs a rebase".to_owned(),
+                        Refused::NoBranch(b) => format!("branch {b} does not exist"),
+                    };
+                    abort_auto_merge(s, pi, mi, &reason);
                 }
             }
         });
@@ -434,6 +516,122 @@ fn project_of<'a>(s: &'a mut GitLabState, key: &str) -> &'a mut Project {
         .unwrap_or_else(|| panic!("the fake GitLab has no project {key}"))
 }
 
+fn project_index(s: &GitLabState, key: &str) -> usize {
+    s.projects
+        .iter()
+        .position(|p| p.path == key || p.id.to_string() == key)
+        .unwrap_or_else(|| panic!("the fake GitLab has no project {key}"))
+}
+
+/// Locks the state and brings attached projects up to date with their repositories.
+fn synced(state: &Shared) -> MutexGuard<'_, GitLabState> {
+    let mut s = lock(state);
+    sync(&mut s);
+    s
+}
+
+/// For each attached project: branches are re-read from the repository; an open merge request
+/// whose source branch moved takes the new head, loses its approvals (GitLab's "reset
+/// approvals on push") and its scheduled auto-merge (GitLab aborts it when the source branch
+/// is updated), with a system note.
+fn sync(s: &mut GitLabState) {
+    for pi in 0..s.projects.len() {
+        let Some(repo) = s.projects[pi].repo.clone() else {
+            continue;
+        };
+        let p = &mut s.projects[pi];
+        p.branches = git::heads(&repo);
+        let mut aborted = Vec::new();
+        for (mi, mr) in p.merge_requests.iter_mut().enumerate() {
+            if mr.state != "opened" {
+                continue;
+            }
+            let Some(head) = p.branches.get(&mr.source_branch) else {
+                continue;
+            };
+            if *head != mr.sha {
+                mr.sha = head.clone();
+                mr.approved_by.clear();
+                if mr.merge_when_pipeline_succeeds {
+                    aborted.push(mi);
+                }
+            }
+        }
+        for mi in aborted {
+            abort_auto_merge(s, pi, mi, "the source branch was updated");
+        }
+    }
+}
+
+fn abort_auto_merge(s: &mut GitLabState, pi: usize, mi: usize, reason: &str) {
+    let id = s.id();
+    let mr = &mut s.projects[pi].merge_requests[mi];
+    mr.merge_when_pipeline_succeeds = false;
+    mr.merge_commit_message = None;
+    let author = mr.merge_user_id.take().unwrap_or(mr.author_id);
+    mr.notes.push(Note {
+        id,
+        body: format!("aborted the automatic merge because {reason}"),
+        author_id: author,
+        system: true,
+        awards: Vec::new(),
+    });
+}
+
+/// GitLab's default merge commit message.
+fn default_merge_message(p: &Project, mr: &MergeRequest) -> String {
+    format!(
+        "Merge branch '{}' into '{}'\n\n{}\n\nSee merge request {}!{}",
+        mr.source_branch, mr.target_branch, mr.title, p.path, mr.iid
+    )
+}
+
+/// Merges the merge request now: a real merge on an attached project, else a fake merge
+/// commit id. Removes the source branch when asked.
+fn land(
+    s: &mut GitLabState,
+    pi: usize,
+    mi: usize,
+    user: u64,
+    message: Option<String>,
+) -> Result<(), Refused> {
+    let username = s
+        .users
+        .get(&user)
+        .map_or_else(|| format!("user{user}"), |u| u.username.clone());
+    let p = &mut s.projects[pi];
+    let Some(repo) = p.repo.clone() else {
+        let mr = &mut p.merge_requests[mi];
+        mr.merge_user_id = Some(user);
+        complete_merge(mr);
+        return Ok(());
+    };
+    let message = message.unwrap_or_else(|| default_merge_message(p, &p.merge_requests[mi]));
+    let method = p.merge_method;
+    let mr = &mut p.merge_requests[mi];
+    if mr.diffs.is_empty() {
+        // Keep what the merge request changed: after the merge the branches no longer say.
+        mr.diffs = git::diffs(&repo, &mr.sha, &mr.target_branch);
+    }
+    let landed = git::merge(
+        &repo,
+        &mr.sha,
+        &mr.target_branch,
+        method,
+        &message,
+        &username,
+    )?;
+    mr.state = "merged".into();
+    mr.merge_when_pipeline_succeeds = false;
+    mr.merge_user_id = Some(user);
+    mr.merge_commit_sha = landed.merge_commit;
+    if mr.remove_source_branch {
+        git::delete_branch(&repo, &mr.source_branch, &mr.sha);
+    }
+    p.branches = git::heads(&repo);
+    Ok(())
+}
+
 fn mr_of(p: &mut Project, iid: u64) -> &mut MergeRequest {
     p.merge_requests
         .iter_mut()
@@ -469,6 +667,8 @@ fn new_mr(
         merge_commit_sha: None,
         mergeable: true,
         remove_source_branch: false,
+        merge_user_id: None,
+        merge_commit_message: None,
     }
 }
 
@@ -503,7 +703,30 @@ async fn authenticate(State(state): State<Shared>, mut request: Request, next: N
     }
 }
 
+/// `merge_status`, `detailed_merge_status` and `has_conflicts` as GitLab reports them; for an
+/// attached project computed from the repository.
+pub fn merge_status(p: &Project, mr: &MergeRequest) -> (&'static str, &'static str, bool) {
+    if mr.state != "opened" {
+        return ("can_be_merged", "not_open", false);
+    }
+    if !mr.mergeable {
+        return ("cannot_be_merged", "conflict", true);
+    }
+    if let Some(repo) = &p.repo {
+        match git::check(repo, &mr.sha, &mr.target_branch, p.merge_method) {
+            Ok(()) => {}
+            Err(Refused::Conflict) => return ("cannot_be_merged", "conflict", true),
+            Err(Refused::NeedsRebase) => return ("cannot_be_merged", "need_rebase", false),
+            Err(Refused::NoBranch(_)) => return ("cannot_be_merged", "broken_status", false),
+        }
+    }
+    ("can_be_merged", "mergeable", false)
+}
+
 fn mr_json(s: &GitLabState, p: &Project, mr: &MergeRequest, detailed: bool) -> Value {
+    let (status, detailed_status, conflicts) = merge_status(p, mr);
+    let merged = mr.state == "merged";
+    let merge_user = mr.merge_user_id.map(|u| s.user_json(u));
     let mut value = json!({
         "id": mr.id,
         "iid": mr.iid,
@@ -518,8 +741,11 @@ fn mr_json(s: &GitLabState, p: &Project, mr: &MergeRequest, detailed: bool) -> V
         "draft": false,
         "work_in_progress": false,
         "merge_when_pipeline_succeeds": mr.merge_when_pipeline_succeeds,
-        "merge_status": if mr.mergeable { "can_be_merged" } else { "cannot_be_merged" },
-        "detailed_merge_status": if mr.mergeable { "mergeable" } else { "conflict" },
+        "merge_status": status,
+        "detailed_merge_status": detailed_status,
+        "has_conflicts": conflicts,
+        "merge_user": merge_user,
+        "merged_by": if merged { merge_user.clone() } else { None },
         "sha": mr.sha,
         "merge_commit_sha": mr.merge_commit_sha,
         "force_remove_source_branch": mr.remove_source_branch,
@@ -624,7 +850,7 @@ async fn list_mrs(
     Path(id): Path<String>,
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Response {
-    let s = lock(&state);
+    let s = synced(&state);
     let Some(p) = s
         .projects
         .iter()
@@ -659,7 +885,7 @@ async fn create_mr(
     Path(id): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
-    let mut s = lock(&state);
+    let mut s = synced(&state);
     let mr_id = s.id();
     let Some(p) = s.project_mut(&id) else {
         return not_found("Project");
@@ -681,6 +907,18 @@ async fn create_mr(
             Json(json!({ "error": "source_branch, target_branch, title are missing" })),
         )
             .into_response();
+    }
+    if p.repo.is_some() {
+        // GitLab's validation error, as `{"message": {"source_branch": ["does not exist"]}}`.
+        for (field, branch) in [("source_branch", &source), ("target_branch", &target)] {
+            if !p.branches.contains_key(branch) {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({ "message": { field: ["does not exist"] } })),
+                )
+                    .into_response();
+            }
+        }
     }
     if let Some(open) = p
         .merge_requests
@@ -721,7 +959,7 @@ fn with_mr(
     iid: u64,
     f: impl FnOnce(&mut GitLabState, usize, usize) -> Response,
 ) -> Response {
-    let mut s = lock(state);
+    let mut s = synced(state);
     let Some(pi) = s
         .projects
         .iter()
@@ -781,8 +1019,15 @@ async fn diffs(
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Response {
     with_mr(&state, &id, iid, |s, pi, mi| {
-        let items = s.projects[pi].merge_requests[mi]
-            .diffs
+        let p = &s.projects[pi];
+        let mr = &p.merge_requests[mi];
+        let computed = match &p.repo {
+            Some(repo) if mr.diffs.is_empty() && mr.state == "opened" => {
+                git::diffs(repo, &mr.sha, &mr.target_branch)
+            }
+            _ => mr.diffs.clone(),
+        };
+        let items = computed
             .iter()
             .map(|d| {
                 json!({
@@ -981,6 +1226,7 @@ async fn approvals(State(state): State<Shared>, Path((id, iid)): Path<(String, u
 
 async fn merge(
     State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
     Path((id, iid)): Path<(String, u64)>,
     Json(body): Json<Value>,
 ) -> Response {
@@ -990,6 +1236,7 @@ async fn merge(
             .head_pipeline_id
             .and_then(|id| p.pipelines.iter().find(|x| x.id == id))
             .map(|x| x.status.clone());
+        let (repo, method) = (p.repo.clone(), p.merge_method);
         let mr = &mut p.merge_requests[mi];
         if mr.state != "opened" {
             return error(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed");
@@ -1015,6 +1262,12 @@ async fn merge(
         if head_status.as_deref() == Some("failed") {
             return error(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed");
         }
+        // Conflicts (or a needed rebase) refuse both merging now and auto-merge.
+        if let Some(repo) = &repo
+            && git::check(repo, &mr.sha, &mr.target_branch, method).is_err()
+        {
+            return error(StatusCode::NOT_ACCEPTABLE, "Branch cannot be merged");
+        }
         if body
             .get("should_remove_source_branch")
             .and_then(Value::as_bool)
@@ -1022,12 +1275,18 @@ async fn merge(
         {
             mr.remove_source_branch = true;
         }
+        let message = body
+            .get("merge_commit_message")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         if auto && pipeline_running {
             mr.merge_when_pipeline_succeeds = true;
+            mr.merge_user_id = Some(caller.0);
+            mr.merge_commit_message = message;
         } else if pipeline_running {
             return error(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed");
-        } else {
-            complete_merge(mr);
+        } else if land(s, pi, mi, caller.0, message).is_err() {
+            return error(StatusCode::NOT_ACCEPTABLE, "Branch cannot be merged");
         }
         Json(render_mr(s, pi, mi)).into_response()
     })

@@ -4,4 +4,6 @@
 
 pub mod fake_github;
 pub mod fake_gitlab;
+pub mod fake_gitlab_git;
 pub mod faults;
+pub mod gitlab_hooks;
