@@ -9,7 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod csr;
 pub mod domain;
-// pub mod engine;
+pub mod engine;
 pub mod events;
 pub mod forge;
 pub mod gitops;

@@ -14,6 +14,15 @@ use crate::domain::{MrIid, ProjectPath, UserId};
 #[error("the workflow state is unavailable: {0}")]
 pub struct StateError(String);
 
+/// SQLite integers are signed; forge ids fit (they are far below 2^63).
+fn sql(id: u64) -> i64 {
+    i64::try_from(id).unwrap_or(i64::MAX)
+}
+
+fn from_sql(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or_default()
+}
+
 impl From<rusqlite::Error> for StateError {
     fn from(error: rusqlite::Error) -> Self {
         Self(error.to_string())
@@ -105,7 +114,7 @@ impl State {
             c.execute(
                 "INSERT INTO approvals (project, mr, user_id, username, head_sha) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (project, mr, user_id) DO UPDATE SET username = ?4, head_sha = ?5",
-                params![project.as_str(), mr.0, user.0, username, head_sha],
+                params![project.as_str(), sql(mr.0), sql(user.0), username, head_sha],
             )
             .map(|_| ())
         })
@@ -116,7 +125,7 @@ impl State {
         self.with(|c| {
             c.execute(
                 "DELETE FROM approvals WHERE project = ?1 AND mr = ?2 AND user_id = ?3",
-                params![project.as_str(), mr.0, user.0],
+                params![project.as_str(), sql(mr.0), sql(user.0)],
             )
             .map(|n| n > 0)
         })
@@ -134,8 +143,8 @@ impl State {
                 "SELECT user_id, username FROM approvals WHERE project = ?1 AND mr = ?2 AND head_sha = ?3 ORDER BY username",
             )?;
             statement
-                .query_map(params![project.as_str(), mr.0, head_sha], |row| {
-                    Ok((UserId(row.get(0)?), row.get(1)?))
+                .query_map(params![project.as_str(), sql(mr.0), head_sha], |row| {
+                    Ok((UserId(from_sql(row.get(0)?)), row.get(1)?))
                 })?
                 .collect()
         })
@@ -146,7 +155,7 @@ impl State {
             c.execute(
                 "INSERT INTO holds (project, mr, by_id, by_user, reason) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (project, mr) DO UPDATE SET by_id = ?3, by_user = ?4, reason = ?5",
-                params![project.as_str(), mr.0, hold.by.0, hold.by_name, hold.reason],
+                params![project.as_str(), sql(mr.0), sql(hold.by.0), hold.by_name, hold.reason],
             )
             .map(|_| ())
         })
@@ -157,7 +166,7 @@ impl State {
         self.with(|c| {
             c.execute(
                 "DELETE FROM holds WHERE project = ?1 AND mr = ?2",
-                params![project.as_str(), mr.0],
+                params![project.as_str(), sql(mr.0)],
             )
             .map(|n| n > 0)
         })
@@ -167,10 +176,10 @@ impl State {
         self.with(|c| {
             c.query_row(
                 "SELECT by_id, by_user, reason FROM holds WHERE project = ?1 AND mr = ?2",
-                params![project.as_str(), mr.0],
+                params![project.as_str(), sql(mr.0)],
                 |row| {
                     Ok(HoldRecord {
-                        by: UserId(row.get(0)?),
+                        by: UserId(from_sql(row.get(0)?)),
                         by_name: row.get(1)?,
                         reason: row.get(2)?,
                     })
@@ -188,7 +197,7 @@ impl State {
             c.execute(
                 "INSERT INTO requesters (project, branch, user_id) VALUES (?1, ?2, ?3)
                  ON CONFLICT (project, branch) DO UPDATE SET user_id = ?3",
-                params![project.as_str(), branch, user.0],
+                params![project.as_str(), branch, sql(user.0)],
             )
             .map(|_| ())
         })
@@ -199,7 +208,7 @@ impl State {
             c.query_row(
                 "SELECT user_id FROM requesters WHERE project = ?1 AND branch = ?2",
                 params![project.as_str(), branch],
-                |row| Ok(UserId(row.get(0)?)),
+                |row| Ok(UserId(from_sql(row.get(0)?))),
             )
             .optional()
         })
@@ -211,7 +220,7 @@ impl State {
             c.execute(
                 "INSERT INTO answers (project, mr, text) VALUES (?1, ?2, ?3)
                  ON CONFLICT (project, mr) DO UPDATE SET text = ?3",
-                params![project.as_str(), mr.0, text],
+                params![project.as_str(), sql(mr.0), text],
             )
             .map(|_| ())
         })
@@ -221,7 +230,7 @@ impl State {
         self.with(|c| {
             c.query_row(
                 "SELECT text FROM answers WHERE project = ?1 AND mr = ?2",
-                params![project.as_str(), mr.0],
+                params![project.as_str(), sql(mr.0)],
                 |row| row.get(0),
             )
             .optional()
