@@ -462,3 +462,28 @@ async fn retries_and_queue_depth_are_measured() {
     }
     h.running.take().unwrap().shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_actions_of_known_events_are_accepted_and_end_as_ignored_events() {
+    let h = start(1024 * 1024).await;
+    let body = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/webhooks/github/pull_request_labeled.json"),
+    )
+    .unwrap();
+    let signature = github_signature(&body, GITHUB_SECRET);
+    let response = h
+        .github(Some(signature), "pull_request", "labeled-1", body)
+        .await;
+    assert_eq!(response.status(), 202);
+    h.wait_for_state("labeled-1", State::Done).await;
+    let record = rusqlite::Connection::open(h._dir.path().join("handled.sqlite3")).unwrap();
+    let kind: String = record
+        .query_row(
+            "SELECT event_kind FROM handled WHERE delivery_id = 'labeled-1'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(kind, "ignored");
+}

@@ -105,8 +105,11 @@ async fn execute(store: &SqliteStore, command: EventsCommand) -> anyhow::Result<
                 println!("commands:");
                 for command in commands {
                     println!(
-                        "  line {:<4} {:<8} #{:<6} {}",
-                        command.line, command.state, command.id, command.text
+                        "  line {:<4} {:<8} {:<7} {}",
+                        command.line,
+                        command.state.as_str(),
+                        format!("#{}", command.id),
+                        command.text
                     );
                 }
             }
