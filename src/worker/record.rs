@@ -99,20 +99,17 @@ impl RecordingHandler {
             CommentPlan::Run(commands) => commands,
         };
         for command in commands {
-            let connection = Arc::clone(&self.connection);
-            let (owned, run) = (delivery.clone(), command.clone());
-            let (forge, project) = (delivery.forge, comment.project.as_str().to_owned());
-            let (merge_request, comment_id) = (comment.merge_request, comment.note_id);
+            let row = CommandRow {
+                command: command.clone(),
+                forge: delivery.forge.as_str(),
+                project: comment.project.as_str().to_owned(),
+                merge_request: comment.merge_request,
+                comment_id: comment.note_id,
+                delivery_id: delivery.delivery_id.clone(),
+            };
             let applied = blocking(
-                move |connection| {
-                    record_command(
-                        connection,
-                        &owned,
-                        &run,
-                        (forge.as_str(), &project, merge_request, comment_id),
-                    )
-                },
-                connection,
+                move |connection| record_command(connection, &row),
+                Arc::clone(&self.connection),
             )
             .await?;
             tracing::info!(
@@ -153,12 +150,18 @@ async fn blocking<T: Send + 'static>(
     .map_err(|error| HandlerError::retry(format!("the record task failed: {error}")))?
 }
 
-fn record_command(
-    connection: &mut Connection,
-    delivery: &Delivery,
-    command: &CommandToRun,
-    (forge, project, merge_request, comment_id): (&str, &str, u64, u64),
-) -> rusqlite::Result<bool> {
+/// One command the stand-in engine was handed, as `commands_run` records it.
+struct CommandRow {
+    command: CommandToRun,
+    forge: &'static str,
+    project: String,
+    merge_request: u64,
+    comment_id: u64,
+    delivery_id: String,
+}
+
+fn record_command(connection: &mut Connection, row: &CommandRow) -> rusqlite::Result<bool> {
+    let command = &row.command;
     let transaction =
         connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let seen: bool = transaction.query_row(
@@ -173,14 +176,14 @@ fn record_command(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 command.id.0,
-                forge,
-                project,
-                i64::try_from(merge_request).unwrap_or(i64::MAX),
-                i64::try_from(comment_id).unwrap_or(i64::MAX),
+                row.forge,
+                row.project,
+                i64::try_from(row.merge_request).unwrap_or(i64::MAX),
+                i64::try_from(row.comment_id).unwrap_or(i64::MAX),
                 i64::try_from(command.line).unwrap_or(i64::MAX),
                 command.command.is_ok(),
                 answer(command),
-                delivery.delivery_id,
+                row.delivery_id,
                 crate::store::to_millis(SystemTime::now())
             ],
         )?;
