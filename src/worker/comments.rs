@@ -136,6 +136,15 @@ impl CommentCommands {
             .record_commands(key, wanted, delivery.id)
             .await
             .map_err(store_failure)?;
+        if records.len() != lines.len() {
+            return Err(HandlerError::retry(format!(
+                "the store recorded {} of the comment's {} commands",
+                records.len(),
+                lines.len()
+            )));
+        }
+        // Done ones ran already; pending ones recorded by another delivery belong to it (a
+        // dead letter hands them on when it is retried, not when the comment is edited).
         let to_run = lines
             .into_iter()
             .zip(records)
