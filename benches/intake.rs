@@ -7,7 +7,7 @@
 //!    started on schedule whether or not earlier ones were answered); p50 and p99.
 //!
 //! Each is run 3 times per SQLite `synchronous` mode; medians are printed.
-//! Run: `CARGO_TARGET_DIR=/work/target-serve cargo bench --bench intake`
+//! Run: `cargo bench --bench intake` (optionally `BENCH_DIR=...` for the data directories).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -194,7 +194,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    println!("command: CARGO_TARGET_DIR=/work/target-serve cargo bench --bench intake");
+    println!("command: cargo bench --bench intake");
     println!("payload: signed GitHub push, {} bytes", body(1).len());
     for synchronous in [Synchronous::Full, Synchronous::Normal] {
         let mode = format!("{synchronous:?}").to_lowercase();

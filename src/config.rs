@@ -91,11 +91,42 @@ pub struct ForgesConfig {
 }
 
 /// One forge's webhook endpoint. `secrets` holds every accepted secret (rotation).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ForgeConfig {
     pub enabled: bool,
     pub secret_file: Option<PathBuf>,
     pub secrets: Vec<SecretString>,
+    /// Ferry's user name on the forge: its comments are not read as commands, and
+    /// `@<name>` addresses it (a GitHub App's `name[bot]` is mentioned as `@name`).
+    pub bot_username: String,
+    /// Ferry's user id on the forge; when set, its own comments are recognised by id
+    /// (user names can be renamed and reused).
+    pub bot_user_id: Option<u64>,
+}
+
+/// The bot's user name when none is configured.
+pub const DEFAULT_BOT_USERNAME: &str = "ferry";
+
+impl Default for ForgeConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            secret_file: None,
+            secrets: Vec::new(),
+            bot_username: DEFAULT_BOT_USERNAME.to_owned(),
+            bot_user_id: None,
+        }
+    }
+}
+
+impl ForgeConfig {
+    /// Who Ferry is on this forge.
+    pub fn bot(&self) -> crate::domain::BotIdentity {
+        crate::domain::BotIdentity {
+            user_id: self.bot_user_id.map(crate::domain::UserId),
+            username: self.bot_username.clone(),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -180,6 +211,8 @@ struct FileForges {
 struct FileForge {
     enabled: bool,
     secret_file: Option<PathBuf>,
+    bot_username: Option<String>,
+    bot_user_id: Option<u64>,
     secret: Option<serde_saphyr::Spanned<serde::de::IgnoredAny>>,
     secrets: Option<serde_saphyr::Spanned<serde::de::IgnoredAny>>,
 }
@@ -246,11 +279,39 @@ pub const KEYS: &[Key] = &[
             Ok(())
         },
     },
+    Key {
+        path: "forges.gitlab.bot_username",
+        apply: |config, text| {
+            config.forges.gitlab.bot_username = Some(text.trim().to_owned());
+            Ok(())
+        },
+    },
+    Key {
+        path: "forges.gitlab.bot_user_id",
+        apply: |config, text| {
+            config.forges.gitlab.bot_user_id = Some(parsed(text)?);
+            Ok(())
+        },
+    },
     key!("forges.github.enabled", forges.github.enabled),
     Key {
         path: "forges.github.secret_file",
         apply: |config, text| {
             config.forges.github.secret_file = Some(PathBuf::from(text));
+            Ok(())
+        },
+    },
+    Key {
+        path: "forges.github.bot_username",
+        apply: |config, text| {
+            config.forges.github.bot_username = Some(text.trim().to_owned());
+            Ok(())
+        },
+    },
+    Key {
+        path: "forges.github.bot_user_id",
+        apply: |config, text| {
+            config.forges.github.bot_user_id = Some(parsed(text)?);
             Ok(())
         },
     },
@@ -414,10 +475,21 @@ fn resolve_forge(
     if raw.enabled && secrets.is_empty() {
         return Err(ConfigError::MissingSecret { forge, upper });
     }
+    let bot_username = raw
+        .bot_username
+        .unwrap_or_else(|| DEFAULT_BOT_USERNAME.to_owned());
+    let bot_username = bot_username.strip_prefix('@').unwrap_or(&bot_username);
+    if bot_username.is_empty() || bot_username.contains(char::is_whitespace) {
+        return Err(ConfigError::Invalid(format!(
+            "forges.{forge}.bot_username `{bot_username}` is not a user name: write the bot's login, e.g. `ferry-bot` or `ferry-app[bot]`"
+        )));
+    }
     Ok(ForgeConfig {
         enabled: raw.enabled,
         secret_file: raw.secret_file,
         secrets,
+        bot_username: bot_username.to_owned(),
+        bot_user_id: raw.bot_user_id,
     })
 }
 
@@ -456,6 +528,34 @@ mod tests {
         assert_eq!(config.store.data_dir, PathBuf::from(".ferry"));
         assert_eq!(config.store.synchronous, Synchronous::Full);
         assert!(!config.forges.gitlab.enabled && !config.forges.github.enabled);
+        assert_eq!(config.forges.gitlab.bot().username, "ferry");
+        assert_eq!(config.forges.github.bot().user_id, None);
+    }
+
+    #[test]
+    fn the_bot_identity_comes_from_the_file_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            &dir,
+            "ferry.yaml",
+            "forges:\n  gitlab:\n    bot_username: \"@ferry-bot\"\n    bot_user_id: 900\n",
+        );
+        let config = Config::load_with_env(
+            Some(&file),
+            &env(&[("FERRY_FORGES__GITHUB__BOT_USERNAME", "ferry-app[bot]")]),
+        )
+        .unwrap();
+        let gitlab = config.forges.gitlab.bot();
+        assert_eq!(gitlab.username, "ferry-bot");
+        assert_eq!(gitlab.user_id, Some(crate::domain::UserId(900)));
+        assert_eq!(config.forges.github.bot().username, "ferry-app[bot]");
+        let error = Config::load_with_env(
+            None,
+            &env(&[("FERRY_FORGES__GITLAB__BOT_USERNAME", "ferry bot")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("forges.gitlab.bot_username"), "{error}");
     }
 
     #[test]
@@ -490,6 +590,7 @@ mod tests {
                     "/x"
                 }
                 "store.synchronous" => "normal",
+                path if path.ends_with("bot_username") => "ferry-bot",
                 path if path.ends_with("enabled") => "true",
                 _ => "7",
             };

@@ -425,3 +425,35 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_command_keeps_its_identity_across_spellings_and_lines() {
+    let identities = |body: &str| -> Vec<String> {
+        parse_comment(body, BOT)
+            .iter()
+            .map(commands::CommandLine::identity)
+            .collect()
+    };
+    // The same commands however they are spelled, wherever they are in the comment.
+    assert_eq!(
+        identities("/ferry approve\n/ferry promote Production  service=web"),
+        identities("intro\n\n@Ferry-Bot: Approve\n  /FERRY promote production service=web  "),
+    );
+    assert_eq!(
+        identities("/ferry approve\n@ferry-bot promote production service=web"),
+        ["/ferry approve", "/ferry promote production service=web"]
+    );
+    // Different arguments are different commands; an error keeps its text, spaces collapsed.
+    assert_ne!(
+        identities("/ferry promote staging"),
+        identities("/ferry promote production")
+    );
+    assert_ne!(identities("/ferry hold a"), identities("/ferry hold b"));
+    assert_eq!(
+        identities("  /ferry   promot    staging "),
+        ["/ferry promot staging"]
+    );
+    let lines = parse_comment("x\n   /ferry   promot staging\t", BOT);
+    assert_eq!(lines[0].source, "/ferry   promot staging");
+    assert_eq!(lines[0].line, 2);
+}

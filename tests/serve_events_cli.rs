@@ -3,8 +3,11 @@
 use std::time::Duration;
 
 use assert_cmd::Command;
+use ferry::domain::{MrIid, ProjectPath};
 use ferry::store::sqlite::SqliteOptions;
-use ferry::store::{AfterFailure, Forge, Intake, NewDelivery, SqliteStore, Store, WorkerId};
+use ferry::store::{
+    AfterFailure, CommentKey, Forge, Intake, NewCommand, NewDelivery, SqliteStore, Store, WorkerId,
+};
 
 fn events(dir: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ferry"));
@@ -47,6 +50,29 @@ async fn list_show_and_retry_a_dead_letter() {
             )
             .await
             .unwrap();
+        // It had recorded two commands of its comment and run the first when it died.
+        let recorded = store
+            .record_commands(
+                CommentKey {
+                    forge: Forge::GitLab,
+                    project: ProjectPath::parse("eap/gitops").unwrap(),
+                    merge_request: MrIid(17),
+                    comment_id: 7781,
+                },
+                ["/ferry approve", "/ferry status"]
+                    .iter()
+                    .zip(3..)
+                    .map(|(text, line)| NewCommand {
+                        text: (*text).to_owned(),
+                        occurrence: 1,
+                        line,
+                    })
+                    .collect(),
+                claimed[0].id,
+            )
+            .await
+            .unwrap();
+        store.finish_command(recorded[0].id).await.unwrap();
     }
     let listed = events(dir.path())
         .args(["list", "--state", "dead"])
@@ -69,6 +95,10 @@ async fn list_show_and_retry_a_dead_letter() {
     assert!(shown.contains("delivery id:     uuid-dead"), "{shown}");
     assert!(shown.contains("state:           dead"), "{shown}");
     assert!(shown.contains(r#"{"object_kind":"note"}"#), "{shown}");
+    assert!(
+        shown.contains("commands:\n  line 3    done     #1      /ferry approve\n  line 4    pending  #2      /ferry status\n"),
+        "{shown}"
+    );
 
     events(dir.path()).args(["retry", "1"]).assert().success();
     let again = events(dir.path()).args(["show", "1"]).assert().success();

@@ -7,8 +7,9 @@ use std::time::Duration;
 use ferry::config::Config;
 use ferry::server::auth::github_signature;
 use ferry::store::sqlite::SqliteOptions;
+use ferry::store::{BoxFuture, Delivery};
 use ferry::store::{ListFilter, SqliteStore, State, Store};
-use ferry::worker::RecordingHandler;
+use ferry::worker::{Handler, HandlerError, RecordingHandler};
 use secrecy::SecretString;
 
 const GITLAB_SECRET: &str = "gitlab-token";
@@ -23,6 +24,10 @@ struct Harness {
 }
 
 async fn start(body_limit: usize) -> Harness {
+    start_with(body_limit, None).await
+}
+
+async fn start_with(body_limit: usize, handler: Option<Arc<dyn Handler>>) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::default();
     config.server.listen = "127.0.0.1:0".parse().unwrap();
@@ -41,7 +46,9 @@ async fn start(body_limit: usize) -> Harness {
         SqliteStore::open_for_serve(&config.queue_path(), &SqliteOptions::from(&config.store))
             .unwrap(),
     );
-    let handler = Arc::new(RecordingHandler::open(&dir.path().join("handled.sqlite3")).unwrap());
+    let handler = handler.unwrap_or_else(|| {
+        Arc::new(RecordingHandler::open(&dir.path().join("handled.sqlite3")).unwrap())
+    });
     let running = ferry::server::start(&config, Arc::clone(&store), handler)
         .await
         .unwrap();
@@ -393,4 +400,90 @@ async fn a_payload_the_event_parser_rejects_goes_to_the_dead_letters_with_the_re
         stored[0].attempts, 1,
         "a payload that cannot parse is not retried"
     );
+    let (_, metrics) = h.get("/metrics").await;
+    for expected in [
+        r#"ferry_dead_letters_total{forge="gitlab"}"#,
+        r#"ferry_processing_total{forge="gitlab",event="Push Hook",outcome="dead"}"#,
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "missing {expected} in\n{metrics}"
+        );
+    }
+}
+
+/// Fails each delivery's first attempt.
+struct FailsOnce;
+
+impl Handler for FailsOnce {
+    fn handle<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            if delivery.attempt == 1 {
+                Err(HandlerError::retry("the forge did not answer"))
+            } else {
+                Ok(())
+            }
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_and_queue_depth_are_measured() {
+    let mut h = start_with(1024 * 1024, Some(Arc::new(FailsOnce))).await;
+    // The queue depth gauges are set at start, before any delivery.
+    let (_, metrics) = h.get("/metrics").await;
+    for state in ["pending", "running", "dead", "failed"] {
+        let gauge = format!(r#"ferry_queue_depth{{state="{state}"}}"#);
+        assert!(metrics.contains(&gauge), "missing {gauge} in\n{metrics}");
+    }
+    let body = github_push("org/retried");
+    let signature = github_signature(&body, GITHUB_SECRET);
+    assert_eq!(
+        h.github(Some(signature), "push", "r1", body).await.status(),
+        202
+    );
+    h.wait_for_state("r1", State::Done).await;
+    let record = h.stored().await.remove(0);
+    assert_eq!(record.attempts, 2);
+    assert_eq!(
+        record.last_error.as_deref(),
+        Some("the forge did not answer")
+    );
+    let (_, metrics) = h.get("/metrics").await;
+    for expected in [
+        r#"ferry_retries_total{forge="github"}"#,
+        r#"ferry_processing_total{forge="github",event="push",outcome="retry"}"#,
+        r#"ferry_processing_total{forge="github",event="push",outcome="done"}"#,
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "missing {expected} in\n{metrics}"
+        );
+    }
+    h.running.take().unwrap().shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_actions_of_known_events_are_accepted_and_end_as_ignored_events() {
+    let h = start(1024 * 1024).await;
+    let body = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/webhooks/github/pull_request_labeled.json"),
+    )
+    .unwrap();
+    let signature = github_signature(&body, GITHUB_SECRET);
+    let response = h
+        .github(Some(signature), "pull_request", "labeled-1", body)
+        .await;
+    assert_eq!(response.status(), 202);
+    h.wait_for_state("labeled-1", State::Done).await;
+    let record = rusqlite::Connection::open(h._dir.path().join("handled.sqlite3")).unwrap();
+    let kind: String = record
+        .query_row(
+            "SELECT event_kind FROM handled WHERE delivery_id = 'labeled-1'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(kind, "ignored");
 }

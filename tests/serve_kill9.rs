@@ -1,7 +1,9 @@
 //! Load test against the real `ferry serve` binary: 20,000 signed deliveries (10%
 //! duplicates) from 4 concurrent clients, `kill -9` in the middle, restart, resend what was
 //! not acknowledged; then every distinct delivery is processed exactly once in effect and
-//! none is lost. Bounded: fails after `DEADLINE` instead of hanging.
+//! none is lost. A tenth of the deliveries are merge request comments with two commands,
+//! and another tenth edits of those comments adding a third: every command runs exactly
+//! once. Bounded: fails after `DEADLINE` instead of hanging.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
@@ -76,13 +78,52 @@ fn repository(distinct: usize) -> String {
     format!("org/gitops-{}", distinct % REPOSITORIES)
 }
 
+/// Comments and their edits are GitLab deliveries (even numbers): comment `n` is written by
+/// delivery `n` (n % 10 == 4) and edited by delivery `n + 2`.
+fn comment_of(distinct: usize) -> Option<(usize, bool)> {
+    match distinct % 10 {
+        4 => Some((distinct, false)),
+        6 => Some((distinct - 2, true)),
+        _ => None,
+    }
+}
+
+const COMMENT: &str = "Looks good.\n\n/ferry approve\n/ferry status";
+const EDITED: &str =
+    "Looks good.\n\n/ferry hold until the QA sign-off\n/ferry approve\n/ferry status";
+const COMMANDS_PER_COMMENT: i64 = 3;
+
+fn note(comment: usize, edited: bool) -> String {
+    serde_json::json!({
+        "object_kind": "note",
+        "user": {"id": 312, "username": "mlin"},
+        "project": {"path_with_namespace": repository(comment)},
+        "object_attributes": {
+            "id": comment,
+            "note": if edited { EDITED } else { COMMENT },
+            "noteable_type": "MergeRequest",
+            "system": false,
+            "action": if edited { "update" } else { "create" },
+        },
+        "merge_request": {"iid": 1},
+    })
+    .to_string()
+}
+
 async fn send(
     client: &reqwest::Client,
     base: &str,
     distinct: usize,
 ) -> Result<u16, reqwest::Error> {
     let id = delivery_id(distinct);
-    let request = if is_gitlab(distinct) {
+    let request = if let Some((comment, edited)) = comment_of(distinct) {
+        client
+            .post(format!("{base}/webhooks/gitlab"))
+            .header("X-Gitlab-Event", "Note Hook")
+            .header("X-Gitlab-Event-UUID", &id)
+            .header("X-Gitlab-Token", GITLAB_SECRET)
+            .body(note(comment, edited))
+    } else if is_gitlab(distinct) {
         let body = format!(
             r#"{{"object_kind":"push","ref":"refs/heads/develop","after":"{distinct:040}","checkout_sha":"{distinct:040}","project":{{"path_with_namespace":"{}"}}}}"#,
             repository(distinct)
@@ -321,6 +362,9 @@ async fn kill_9_in_the_middle_loses_nothing_and_applies_nothing_twice() {
     assert!(status.success());
     let exit = wait_with_timeout(&mut child, Duration::from_secs(30));
     assert!(exit.success(), "ferry serve exited with {exit} on SIGTERM");
+    // It checkpointed on the way out: the queue is one self-contained file.
+    let wal = std::fs::metadata(data_dir.join("queue.sqlite3-wal")).map_or(0, |m| m.len());
+    assert_eq!(wal, 0, "the WAL was not checkpointed at shutdown");
 
     // Effects: exactly one per distinct delivery, in order within each repository.
     let record = rusqlite::Connection::open(data_dir.join("handled.sqlite3")).unwrap();
@@ -353,13 +397,55 @@ async fn kill_9_in_the_middle_loses_nothing_and_applies_nothing_twice() {
             "{repository}: {event_id} handled after {previous}"
         );
     }
+    // Commands: each command of each comment ran exactly once, whichever of the comment
+    // and its edit was handled first and however often either was handled.
+    let comments = (0..distinct).filter(|n| n % 10 == 4).count() as i64;
+    let per_command: Vec<(i64, String, i64)> = record
+        .prepare(
+            "SELECT comment_id, answer, COUNT(*) FROM commands_run \
+             GROUP BY comment_id, answer ORDER BY comment_id, answer",
+        )
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let twice: Vec<_> = per_command.iter().filter(|(_, _, n)| *n != 1).collect();
+    assert!(twice.is_empty(), "commands run more than once: {twice:?}");
+    assert_eq!(
+        per_command.len() as i64,
+        comments * COMMANDS_PER_COMMENT,
+        "commands missing"
+    );
+    for (comment, answer, _) in &per_command {
+        assert_eq!(*comment % 10, 4, "{comment}: {answer}");
+        assert!(
+            [
+                "/ferry approve",
+                "/ferry status",
+                "/ferry hold \"until the QA sign-off\"",
+            ]
+            .contains(&answer.as_str()),
+            "{comment}: {answer}"
+        );
+    }
+    let pending: i64 = rusqlite::Connection::open(data_dir.join("queue.sqlite3"))
+        .unwrap()
+        .query_row(
+            "SELECT COUNT(*) FROM comment_commands WHERE state != 'done'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(pending, 0, "commands recorded but never finished");
     let invocations: i64 = record
         .query_row("SELECT COUNT(*) FROM invocations", [], |r| r.get(0))
         .unwrap();
     eprintln!(
-        "done: {distinct} distinct deliveries, {} sends acknowledged, {invocations} handler calls ({} repeats absorbed by the idempotency check), {:.1}s",
+        "done: {distinct} distinct deliveries, {} sends acknowledged, {invocations} handler calls ({} repeats absorbed by the idempotency check), {} commands, {:.1}s",
         first.acked.len() + second.acked.len(),
         invocations - distinct as i64,
+        per_command.len(),
         started.elapsed().as_secs_f64()
     );
 }

@@ -5,8 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use ferry::store::sqlite::SqliteOptions;
 use ferry::store::{
-    AfterFailure, EventId, Forge, Inserted, Intake, ListFilter, NewDelivery, RetryOutcome,
-    SqliteStore, State, Store, WorkerId,
+    AfterFailure, CommandRecord, CommandState, CommentKey, EventId, Forge, Inserted, Intake,
+    ListFilter, NewCommand, NewDelivery, RetryOutcome, SqliteStore, State, Store, WorkerId,
 };
 
 fn open(dir: &tempfile::TempDir) -> SqliteStore {
@@ -268,5 +268,146 @@ async fn committed_deliveries_survive_reopening_and_serving_recovers_leases() {
     assert!(
         error.contains("another `ferry serve` is using it"),
         "{error}"
+    );
+}
+
+fn comment(forge: Forge, project: &str, merge_request: u64, comment_id: u64) -> CommentKey {
+    CommentKey {
+        forge,
+        project: ferry::domain::ProjectPath::parse(project).unwrap(),
+        merge_request: ferry::domain::MrIid(merge_request),
+        comment_id,
+    }
+}
+
+fn command(text: &str, occurrence: u32, line: usize) -> NewCommand {
+    NewCommand {
+        text: text.to_owned(),
+        occurrence,
+        line,
+    }
+}
+
+fn summary(records: &[CommandRecord]) -> Vec<(String, u32, EventId, CommandState)> {
+    records
+        .iter()
+        .map(|r| (r.text.clone(), r.occurrence, r.event, r.state))
+        .collect()
+}
+
+#[tokio::test]
+async fn comment_commands_are_recorded_once_per_comment_text_and_occurrence() {
+    use CommandState::{Done, Pending};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("queue.sqlite3");
+    let key = comment(Forge::GitLab, "platform/gitops", 17, 7781);
+    let (first, edit) = (EventId(1), EventId(2));
+    let approve_id;
+    {
+        let store = SqliteStore::open(&path, &SqliteOptions::default()).unwrap();
+        let original = vec![
+            command("/ferry approve", 1, 3),
+            command("/ferry status", 1, 4),
+            command("/ferry status", 2, 5),
+        ];
+        let recorded = store
+            .record_commands(key.clone(), original.clone(), first)
+            .await
+            .unwrap();
+        assert_eq!(
+            summary(&recorded),
+            [
+                ("/ferry approve".into(), 1, first, Pending),
+                ("/ferry status".into(), 1, first, Pending),
+                ("/ferry status".into(), 2, first, Pending),
+            ]
+        );
+        approve_id = recorded[0].id;
+        // The same delivery again (a crash before its done mark): the same records.
+        let again = store
+            .record_commands(key.clone(), original, first)
+            .await
+            .unwrap();
+        assert_eq!(again, recorded);
+        assert!(store.finish_command(approve_id).await.unwrap());
+        assert!(
+            !store.finish_command(approve_id).await.unwrap(),
+            "finished twice"
+        );
+    }
+    // Reopened: the record is durable. The edit adds a line above and keeps the others.
+    let store = SqliteStore::open(&path, &SqliteOptions::default()).unwrap();
+    let edited = store
+        .record_commands(
+            key.clone(),
+            vec![
+                command("/ferry hold QA", 1, 1),
+                command("/ferry approve", 1, 4),
+                command("/ferry status", 1, 5),
+            ],
+            edit,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        summary(&edited),
+        [
+            ("/ferry hold QA".into(), 1, edit, Pending),
+            ("/ferry approve".into(), 1, first, Done),
+            ("/ferry status".into(), 1, first, Pending),
+        ]
+    );
+    assert_eq!(edited[1].id, approve_id);
+    assert_eq!(
+        edited[1].line, 3,
+        "the line of the version that first had it"
+    );
+    assert!(edited[1].finished_at.is_some());
+
+    // Every part of the key counts: the same text elsewhere is another command.
+    for other in [
+        comment(Forge::GitHub, "platform/gitops", 17, 7781),
+        comment(Forge::GitLab, "platform/other", 17, 7781),
+        comment(Forge::GitLab, "platform/gitops", 18, 7781),
+        comment(Forge::GitLab, "platform/gitops", 17, 7782),
+    ] {
+        let recorded = store
+            .record_commands(other.clone(), vec![command("/ferry approve", 1, 1)], edit)
+            .await
+            .unwrap();
+        assert_eq!(
+            summary(&recorded),
+            [("/ferry approve".into(), 1, edit, Pending)],
+            "{other:?}"
+        );
+        assert_ne!(recorded[0].id, approve_id);
+    }
+
+    let of_first: Vec<String> = store
+        .commands_of(first)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| format!("{} {}", r.text, r.state))
+        .collect();
+    assert_eq!(
+        of_first,
+        [
+            "/ferry approve done",
+            "/ferry status pending",
+            "/ferry status pending"
+        ]
+    );
+    let too_large = store
+        .record_commands(
+            comment(Forge::GitLab, "platform/gitops", 17, u64::MAX),
+            vec![command("/ferry approve", 1, 1)],
+            edit,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(too_large, ferry::store::StoreError::OutOfRange(_)),
+        "{too_large}"
     );
 }

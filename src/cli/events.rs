@@ -100,6 +100,19 @@ async fn execute(store: &SqliteStore, command: EventsCommand) -> anyhow::Result<
                 anyhow::bail!("no delivery {id}; `ferry events list` shows the ids");
             };
             print_record(&record);
+            let commands = store.commands_of(EventId(id)).await?;
+            if !commands.is_empty() {
+                println!("commands:");
+                for command in commands {
+                    println!(
+                        "  line {:<4} {:<8} {:<7} {}",
+                        command.line,
+                        command.state.as_str(),
+                        format!("#{}", command.id),
+                        command.text
+                    );
+                }
+            }
             if body && let Some(bytes) = store.body(EventId(id)).await? {
                 println!("body:");
                 println!("{}", String::from_utf8_lossy(&bytes));

@@ -8,7 +8,7 @@ use clap::Args;
 use crate::config::Config;
 use crate::store::sqlite::SqliteOptions;
 use crate::store::{SqliteStore, Store};
-use crate::worker::{Handler, RecordingHandler};
+use crate::worker::{Bots, CommentCommands, Handler, RecordingHandler};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -35,8 +35,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot open the queue {}", queue.display()))?;
     let store: Arc<dyn Store> = Arc::new(store);
     let record = config.store.data_dir.join("handled.sqlite3");
+    let comments = CommentCommands::new(Arc::clone(&store), Bots::from(&config.forges));
     let handler = RecordingHandler::open(&record)
-        .with_context(|| format!("cannot open the handler record {}", record.display()))?;
+        .with_context(|| format!("cannot open the handler record {}", record.display()))?
+        .with_comments(comments);
     let handler: Arc<dyn Handler> = Arc::new(handler);
     let running = crate::server::start(&config, store, handler).await?;
     // Scripts and tests wait for this line (stderr: stdout stays free for data).

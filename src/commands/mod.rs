@@ -35,7 +35,22 @@ pub const MAX_COMMANDS_PER_COMMENT: usize = 10;
 pub struct CommandLine {
     /// 1-based line number in the comment.
     pub line: usize,
+    /// The line as written, without its indentation and trailing spaces.
+    pub source: String,
     pub result: Result<Command, CommandError>,
+}
+
+impl CommandLine {
+    /// What makes this the same command in an edited version of its comment: the canonical
+    /// spelling when it parses (so `@ferry-bot  Approve` and `/ferry approve` are one
+    /// command), else the line as written with runs of spaces collapsed. Line numbers are
+    /// not part of it: they shift when a line is added above.
+    pub fn identity(&self) -> String {
+        match &self.result {
+            Ok(command) => command.to_string(),
+            Err(_) => self.source.split_whitespace().collect::<Vec<_>>().join(" "),
+        }
+    }
 }
 
 /// Every command line in a comment body, in order. `bot_username` is the bot's user name on
@@ -49,6 +64,7 @@ pub fn parse_comment(body: &str, bot_username: &str) -> Vec<CommandLine> {
         if commands.len() == MAX_COMMANDS_PER_COMMENT {
             commands.push(CommandLine {
                 line: line_number,
+                source: source(line),
                 result: Err(CommandError::TooManyCommands {
                     at: Position {
                         line: line_number,
@@ -61,10 +77,15 @@ pub fn parse_comment(body: &str, bot_username: &str) -> Vec<CommandLine> {
         }
         commands.push(CommandLine {
             line: line_number,
+            source: source(line),
             result: parse::command(line_number, line, start, prefix),
         });
     }
     commands
+}
+
+fn source(line: &str) -> String {
+    line.trim().to_owned()
 }
 
 /// The help to answer `help` with: the overview, or one command's help.

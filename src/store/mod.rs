@@ -12,6 +12,7 @@
 //! `failed` (authenticated but unreadable, never processed), `dead` (attempts exhausted or a
 //! permanent error), `ignored` (an event type Ferry does not handle).
 
+pub mod commands;
 pub mod sqlite;
 
 use std::fmt;
@@ -19,6 +20,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
+pub use commands::{CommandId, CommandRecord, CommandState, CommentKey, NewCommand};
 pub use sqlite::SqliteStore;
 
 /// A boxed future so that the store and handler traits can be used as `dyn` objects (the
@@ -210,6 +212,10 @@ pub enum StoreError {
     Closed,
     #[error("the store holds a value it cannot read: {0}")]
     Corrupt(String),
+    /// A value from a payload that the store cannot hold (a number above 2^63); retrying
+    /// cannot help.
+    #[error("{0} is too large to store")]
+    OutOfRange(String),
 }
 
 /// The durable queue. Every method returns after its change is committed (durable).
@@ -274,6 +280,24 @@ pub trait Store: Send + Sync + 'static {
 
     /// Succeeds when the store answers (readiness).
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// Records the commands of one version of `comment`, delivered by `event`, in one
+    /// transaction: a command not yet recorded for the comment (by text and occurrence) is
+    /// recorded `pending` under `event`; one already recorded, by this delivery or an
+    /// earlier version of the comment, is left as it is. Returns the record of each given
+    /// command, in the given order.
+    fn record_commands(
+        &self,
+        comment: CommentKey,
+        commands: Vec<NewCommand>,
+        event: EventId,
+    ) -> BoxFuture<'_, Result<Vec<CommandRecord>, StoreError>>;
+
+    /// Marks a pending command done; false when it was not pending (already done, unknown).
+    fn finish_command(&self, id: CommandId) -> BoxFuture<'_, Result<bool, StoreError>>;
+
+    /// The commands first recorded by one delivery, in comment order (operators).
+    fn commands_of(&self, event: EventId) -> BoxFuture<'_, Result<Vec<CommandRecord>, StoreError>>;
 }
 
 /// Milliseconds since the Unix epoch, the store's time unit.

@@ -7,6 +7,8 @@
 //! Each operation runs inside its own savepoint, so one failing operation does not undo the
 //! others in its batch.
 
+mod commands;
+
 use std::fs::File;
 use std::path::Path;
 use std::sync::Mutex;
@@ -17,8 +19,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    AfterFailure, BoxFuture, Delivery, EventId, EventRecord, Forge, Inserted, Intake, ListFilter,
-    NewDelivery, RetryOutcome, State, Store, StoreError, WorkerId, from_millis, to_millis,
+    AfterFailure, BoxFuture, CommandId, CommandRecord, CommentKey, Delivery, EventId, EventRecord,
+    Forge, Inserted, Intake, ListFilter, NewCommand, NewDelivery, RetryOutcome, State, Store,
+    StoreError, WorkerId, from_millis, to_millis,
 };
 use crate::config::Synchronous;
 
@@ -200,6 +203,7 @@ fn connect(path: &Path, options: &SqliteOptions) -> Result<Connection, StoreErro
     };
     connection.pragma_update(None, "synchronous", synchronous)?;
     connection.execute_batch(SCHEMA)?;
+    connection.execute_batch(commands::SCHEMA)?;
     Ok(connection)
 }
 
@@ -640,6 +644,24 @@ impl Store for SqliteStore {
             connection.query_row("SELECT 1", [], |_| Ok(()))?;
             Ok(())
         })
+    }
+
+    fn record_commands(
+        &self,
+        comment: CommentKey,
+        commands: Vec<NewCommand>,
+        event: EventId,
+    ) -> BoxFuture<'_, Result<Vec<CommandRecord>, StoreError>> {
+        // One job is one savepoint: the comment's commands are recorded all or none.
+        self.submit(move |connection| commands::record(connection, &comment, &commands, event))
+    }
+
+    fn finish_command(&self, id: CommandId) -> BoxFuture<'_, Result<bool, StoreError>> {
+        self.submit(move |connection| commands::finish(connection, id))
+    }
+
+    fn commands_of(&self, event: EventId) -> BoxFuture<'_, Result<Vec<CommandRecord>, StoreError>> {
+        self.submit(move |connection| commands::of_event(connection, event))
     }
 }
 

@@ -11,12 +11,14 @@
 //! nothing new. The done mark is committed only after the handler returned `Ok`.
 
 mod backoff;
+pub mod comments;
 mod pool;
 pub mod record;
 
 use std::fmt;
 
 pub use backoff::Backoff;
+pub use comments::{Bots, CommandToRun, CommentCommands, CommentPlan};
 pub use pool::{WorkerSettings, Workers};
 pub use record::RecordingHandler;
 
