@@ -10,9 +10,14 @@ fn word() -> impl Strategy<Value = String> {
 }
 
 fn change() -> impl Strategy<Value = ChangeTrailers> {
-    (word(), word(), word(), proptest::option::of(word())).prop_map(|(service, environment, image, previous)| {
-        ChangeTrailers { service, environment, image, previous }
-    })
+    (word(), word(), word(), proptest::option::of(word())).prop_map(
+        |(service, environment, image, previous)| ChangeTrailers {
+            service,
+            environment,
+            image,
+            previous,
+        },
+    )
 }
 
 fn trailers() -> impl Strategy<Value = Trailers> {
@@ -24,14 +29,20 @@ fn trailers() -> impl Strategy<Value = Trailers> {
         proptest::option::of(".{0,40}"),
         proptest::collection::vec(word(), 0..3),
     )
-        .prop_map(|(action, changes, source, merge_request, requested_by, approved_by)| Trailers {
-            action,
-            changes,
-            source: source.map(|(project, git_ref, sha)| SourceTrailer { project, git_ref, sha }),
-            merge_request,
-            requested_by,
-            approved_by,
-        })
+        .prop_map(
+            |(action, changes, source, merge_request, requested_by, approved_by)| Trailers {
+                action,
+                changes,
+                source: source.map(|(project, git_ref, sha)| SourceTrailer {
+                    project,
+                    git_ref,
+                    sha,
+                }),
+                merge_request,
+                requested_by,
+                approved_by,
+            },
+        )
 }
 
 proptest! {

@@ -3,7 +3,10 @@
 //! merges (with the head-SHA guard) when the gate is open.
 
 use crate::domain::{MrIid, UserId};
-use crate::forge::{CommitStatus, MergeOptions, MergeOutcome, MergeRequest, MrState, StatusState, upsert_own_comment};
+use crate::forge::{
+    CommitStatus, MergeOptions, MergeOutcome, MergeRequest, MrState, StatusState,
+    upsert_own_comment,
+};
 use crate::gitops::Trailers;
 use crate::policy::gate::{self, Failure, GateInput, Hold};
 use crate::policy::principal::{Person, Principal};
@@ -19,26 +22,57 @@ pub(super) async fn evaluate_number(engine: &Engine, number: u64) -> Result<(), 
 
 /// Re-checks merge request `iid` from scratch and says where it stands. `answer` is the reply
 /// to commands just run; it replaces the previous one in the status comment.
-pub(super) async fn refresh(engine: &Engine, iid: MrIid, answer: Option<String>) -> Result<(), EngineError> {
+pub(super) async fn refresh(
+    engine: &Engine,
+    iid: MrIid,
+    answer: Option<String>,
+) -> Result<(), EngineError> {
     let project = engine.config.gitops_project.clone();
     if let Some(answer) = &answer {
         engine.state.set_answer(&project, iid, answer)?;
     }
     let mr = engine.forge.merge_request(&project, iid).await?;
     if mr.state != MrState::Open {
+        // Nothing to check or merge; answers to commands given here are still shown.
+        if let Some(answer) = engine
+            .state
+            .answer(&project, iid)?
+            .filter(|_| answer.is_some())
+        {
+            let body = messages::status_comment(&messages::closed_section(), None, Some(&answer));
+            upsert_own_comment(
+                engine.forge.as_ref(),
+                &project,
+                iid,
+                messages::STATUS_COMMENT,
+                &body,
+            )
+            .await?;
+        }
         return Ok(());
     }
     let Some(head) = mr.head_sha.clone() else {
         return Ok(()); // the forge has not computed the head yet; its next event brings it
     };
     let review = validate::review(engine, &mr).await?;
-    let policy_state = if review.violations.is_empty() { StatusState::Success } else { StatusState::Failed };
+    let policy_state = if review.violations.is_empty() {
+        StatusState::Success
+    } else {
+        StatusState::Failed
+    };
     let description = if review.violations.is_empty() {
         "Ferry: policy passes".to_owned()
     } else {
         format!("Ferry: {} policy problem(s)", review.violations.len())
     };
-    set_status(engine, &mr, messages::POLICY_CONTEXT, policy_state, description).await?;
+    set_status(
+        engine,
+        &mr,
+        messages::POLICY_CONTEXT,
+        policy_state,
+        description,
+    )
+    .await?;
 
     let mut gate_text = None;
     if let Some(promotion) = &review.promotion {
@@ -51,7 +85,14 @@ pub(super) async fn refresh(engine: &Engine, iid: MrIid, answer: Option<String>)
             GateView::NotMergeable(_) => StatusState::Failed,
             GateView::Merged | GateView::Scheduled => StatusState::Success,
         };
-        set_status(engine, &mr, messages::GATE_CONTEXT, state, messages::gate_description(&view)).await?;
+        set_status(
+            engine,
+            &mr,
+            messages::GATE_CONTEXT,
+            state,
+            messages::gate_description(&view),
+        )
+        .await?;
         gate_text = Some(messages::gate_section(&view));
     }
     let answer = engine.state.answer(&project, iid)?;
@@ -60,7 +101,14 @@ pub(super) async fn refresh(engine: &Engine, iid: MrIid, answer: Option<String>)
         gate_text.as_deref(),
         answer.as_deref(),
     );
-    upsert_own_comment(engine.forge.as_ref(), &project, iid, messages::STATUS_COMMENT, &body).await?;
+    upsert_own_comment(
+        engine.forge.as_ref(),
+        &project,
+        iid,
+        messages::STATUS_COMMENT,
+        &body,
+    )
+    .await?;
     Ok(())
 }
 
@@ -115,7 +163,11 @@ async fn gate_failures(
         return Ok(Some(failures));
     };
     let project = &engine.config.gitops_project;
-    let head = mr.head_sha.as_ref().map(ToString::to_string).unwrap_or_default();
+    let head = mr
+        .head_sha
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     let author = engine
         .state
         .requester(project, &mr.source_branch)?
@@ -126,7 +178,9 @@ async fn gate_failures(
         .held(project, mr.iid)?
         .map(|hold| Hold {
             by: hold.by,
-            reason: hold.reason.unwrap_or_else(|| format!("@{} gave no reason", hold.by_name)),
+            reason: hold
+                .reason
+                .unwrap_or_else(|| format!("@{} gave no reason", hold.by_name)),
         })
         .into_iter()
         .collect();
@@ -143,7 +197,10 @@ async fn gate_failures(
     Ok((!failures.is_empty()).then_some(failures))
 }
 
-pub(super) fn promotion_environment<'p>(policy: &'p Policy, promotion: &Trailers) -> Option<&'p Environment> {
+pub(super) fn promotion_environment<'p>(
+    policy: &'p Policy,
+    promotion: &Trailers,
+) -> Option<&'p Environment> {
     let name = &promotion.changes.first()?.environment;
     policy.environment(name)
 }
@@ -181,7 +238,11 @@ async fn approvers(
 }
 
 /// `user` with the groups among `principals` the forge says they belong to.
-pub(super) async fn person(engine: &Engine, user: UserId, principals: &[Principal]) -> Result<Person, EngineError> {
+pub(super) async fn person(
+    engine: &Engine,
+    user: UserId,
+    principals: &[Principal],
+) -> Result<Person, EngineError> {
     let mut groups = Vec::new();
     for principal in principals {
         if let Principal::Group(group) = principal

@@ -18,7 +18,8 @@ pub fn promotion_body(
     environment: &Environment,
     replaces: Option<&str>,
 ) -> String {
-    let mut body = String::from("| service | environment | current image | new image |\n|---|---|---|---|\n");
+    let mut body =
+        String::from("| service | environment | current image | new image |\n|---|---|---|---|\n");
     for (change, previous) in promotion.changes.iter().zip(previous) {
         body.push_str(&format!(
             "| {} | {} | `{}` | `{}` |\n",
@@ -30,7 +31,12 @@ pub fn promotion_body(
     }
     body.push('\n');
     if let Some(source) = &promotion.source {
-        let sha = source.sha.as_ref().map_or("(unknown commit)".to_owned(), |sha| format!("`{}`", sha.short()));
+        let sha = source
+            .sha
+            .as_ref()
+            .map_or("(unknown commit)".to_owned(), |sha| {
+                format!("`{}`", sha.short())
+            });
         body.push_str(&format!(
             "Source: `{}` {} {sha}\n\n",
             source.project,
@@ -43,7 +49,9 @@ pub fn promotion_body(
             "\nThis replaces the earlier promotion on this branch (\"{replaced}\"); its approvals do not carry over.\n"
         ));
     }
-    body.push_str("\nFerry keeps this merge request up to date. Comment `/ferry help` for commands.\n");
+    body.push_str(
+        "\nFerry keeps this merge request up to date. Comment `/ferry help` for commands.\n",
+    );
     body
 }
 
@@ -68,9 +76,16 @@ pub fn policy_section(violations: &[Violation]) -> String {
     }
     let mut out = format!("**Policy:** {} problem(s):\n", violations.len());
     for v in violations {
-        out.push_str(&format!("- `{}:{}` [{}] {}\n", v.file, v.line, v.rule, v.message));
+        out.push_str(&format!(
+            "- `{}:{}` [{}] {}\n",
+            v.file, v.line, v.rule, v.message
+        ));
     }
     out
+}
+
+pub fn closed_section() -> String {
+    "This merge request is closed; Ferry no longer checks it.\n".to_owned()
 }
 
 /// Where the gate stands.
@@ -96,10 +111,13 @@ pub fn gate_section(view: &GateView) -> String {
             "**Gate:** open; Ferry set it to merge when the pipeline succeeds.\n".to_owned()
         }
         GateView::NotMergeable(reason) => {
-            format!("**Gate:** open, but the forge refuses to merge: {reason}. Fix that, then comment `/ferry retry`.\n")
+            format!(
+                "**Gate:** open, but the forge refuses to merge: {reason}. Fix that, then comment `/ferry retry`.\n"
+            )
         }
         GateView::HeadMoved => {
-            "**Gate:** the branch moved while Ferry was merging; it checks the new head.\n".to_owned()
+            "**Gate:** the branch moved while Ferry was merging; it checks the new head.\n"
+                .to_owned()
         }
     }
 }
@@ -147,7 +165,7 @@ pub fn unapproved(user: &str, had: bool) -> String {
 }
 
 pub fn not_allowed(user: &str, what: &str, who: &str) -> String {
-    format!("- @{user} may not {what} here; ask {who}\n")
+    format!("- @{user} may not {what}; ask {who}\n")
 }
 
 pub fn held(user: &str, reason: Option<&str>) -> String {

@@ -22,7 +22,7 @@ use crate::domain::{BotIdentity, ForgeEvent, ProjectPath};
 use crate::forge::{Forge, ForgeError};
 use crate::gitops::{CommitSettings, GitOpsError, Remote};
 use crate::store::{BoxFuture, Delivery};
-use crate::worker::{Handler, HandlerError};
+use crate::worker::{CommentCommands, CommentPlan, Handler, HandlerError};
 
 pub use state::State;
 
@@ -43,6 +43,9 @@ pub struct Engine {
     config: EngineConfig,
     forge: Arc<dyn Forge>,
     state: State,
+    /// The durable record of which comment commands ran; without it (tests driving
+    /// [`Engine::on_event`] directly) every command of a new comment runs and edits run none.
+    comments: Option<CommentCommands>,
 }
 
 /// Why handling an event failed; transient failures are retried by the workers.
@@ -60,7 +63,10 @@ pub enum EngineError {
 
 impl EngineError {
     fn into_handler_error(self) -> HandlerError {
-        let permanent = matches!(self, EngineError::GitOps(GitOpsError::Edit(_) | GitOpsError::Invalid(_)));
+        let permanent = matches!(
+            self,
+            EngineError::GitOps(GitOpsError::Edit(_) | GitOpsError::Invalid(_))
+        );
         let message = self.to_string();
         if permanent {
             HandlerError::permanent(message)
@@ -76,7 +82,13 @@ impl Engine {
             config,
             forge,
             state,
+            comments: None,
         }
+    }
+
+    pub fn with_comments(mut self, comments: CommentCommands) -> Self {
+        self.comments = Some(comments);
+        self
     }
 
     fn is_gitops(&self, project: &ProjectPath) -> bool {
@@ -99,7 +111,7 @@ impl Engine {
                 promote::on_merged(self, &merge).await
             }
             ForgeEvent::CommentCreated(comment) if self.is_gitops(&comment.project) => {
-                commands::on_comment(self, &comment).await
+                commands::on_comment(self, &comment, commands::unrecorded(self, &comment)).await
             }
             ForgeEvent::ReviewSubmitted(review) if self.is_gitops(&review.project) => {
                 gate::evaluate_number(self, review.merge_request).await
@@ -122,14 +134,39 @@ impl Handler for Engine {
     fn handle<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
             let event = crate::events::parse(delivery.forge, &delivery.event_type, &delivery.body)
-                .map_err(|error| HandlerError::permanent(format!("the payload does not parse: {error}")))?;
+                .map_err(|error| {
+                    HandlerError::permanent(format!("the payload does not parse: {error}"))
+                })?;
             tracing::info!(
                 forge = %delivery.forge,
                 delivery = %delivery.delivery_id,
                 kind = event.kind(),
                 "handling"
             );
-            self.on_event(event).await.map_err(EngineError::into_handler_error)
+            match (&event, &self.comments) {
+                (ForgeEvent::CommentCreated(comment), Some(record))
+                    if self.is_gitops(&comment.project) =>
+                {
+                    let CommentPlan::Run(to_run) = record.to_run(delivery, comment).await? else {
+                        return Ok(());
+                    };
+                    let pending = to_run
+                        .into_iter()
+                        .map(|c| commands::Pending {
+                            id: Some(c.id),
+                            line: c.line,
+                            command: c.command,
+                        })
+                        .collect();
+                    commands::on_comment(self, comment, pending)
+                        .await
+                        .map_err(EngineError::into_handler_error)
+                }
+                _ => self
+                    .on_event(event)
+                    .await
+                    .map_err(EngineError::into_handler_error),
+            }
         })
     }
 }

@@ -61,13 +61,23 @@ pub(super) async fn open(
                 previous.push(current);
             }
             if !running {
-                gitops::land(mirror, &settings, &Retry::default(), &target_for_git, &branch_for_git, &to_land)?;
+                gitops::land(
+                    mirror,
+                    &settings,
+                    &Retry::default(),
+                    &target_for_git,
+                    &branch_for_git,
+                    &to_land,
+                )?;
             }
             Ok((previous, running))
         })
         .await?;
     let project = &engine.config.gitops_project;
-    let existing = engine.forge.find_open_merge_request(project, &branch).await?;
+    let existing = engine
+        .forge
+        .find_open_merge_request(project, &branch)
+        .await?;
     if running {
         tracing::info!(%branch, "the environment already runs this; no merge request");
         return Ok(existing);
@@ -76,7 +86,10 @@ pub(super) async fn open(
         engine.state.set_requester(project, &branch, user)?;
     }
     let title = promotion.summary();
-    let labels = vec!["ferry".to_owned(), format!("environment::{}", environment.name)];
+    let labels = vec![
+        "ferry".to_owned(),
+        format!("environment::{}", environment.name),
+    ];
     let mr = match existing {
         Some(mr) => {
             let replaces = (mr.title != title).then_some(mr.title.as_str());
@@ -86,7 +99,10 @@ pub(super) async fn open(
                 body: Some(body),
                 labels: Some(labels),
             };
-            engine.forge.update_merge_request(project, mr.iid, &update).await?
+            engine
+                .forge
+                .update_merge_request(project, mr.iid, &update)
+                .await?
         }
         None => {
             let body = messages::promotion_body(&promotion, &previous, &environment, None);
@@ -106,7 +122,10 @@ pub(super) async fn open(
 
 /// Flow 4: after a promotion merges into an environment with `next`, the next promotion is
 /// prepared and waits at its gate.
-pub(super) async fn on_merged(engine: &Engine, merge: &MergeRequestMerge) -> Result<(), EngineError> {
+pub(super) async fn on_merged(
+    engine: &Engine,
+    merge: &MergeRequestMerge,
+) -> Result<(), EngineError> {
     if !merge.merge_request.source_branch.starts_with("ferry/") {
         return Ok(());
     }
@@ -125,7 +144,8 @@ pub(super) async fn on_merged(engine: &Engine, merge: &MergeRequestMerge) -> Res
             };
             let image = crate::domain::ImageRef::parse(&change.image)
                 .map_err(|err| EngineError::Other(format!("history names a bad image: {err}")))?;
-            let next_change = OverlayChange::from_policy(&policy, &change.service, next.as_str(), image)?;
+            let next_change =
+                OverlayChange::from_policy(&policy, &change.service, next.as_str(), image)?;
             let mut promotion = Promotion::new(vec![next_change]);
             promotion.source = source_of(&trailers);
             promotion.requested_by = trailers.requested_by.clone();

@@ -13,7 +13,11 @@ pub(super) async fn on_push(engine: &Engine, push: Push, tag: bool) -> Result<()
     }
     let event = SourceEvent {
         project: push.project.clone(),
-        git_ref: if tag { GitRef::Tag(push.name.clone()) } else { GitRef::Branch(push.name.clone()) },
+        git_ref: if tag {
+            GitRef::Tag(push.name.clone())
+        } else {
+            GitRef::Branch(push.name.clone())
+        },
         sha: Some(push.sha.clone()),
         changed_paths: push.changed_paths.clone(),
         merge_request: None,

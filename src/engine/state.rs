@@ -90,10 +90,7 @@ impl State {
         })
     }
 
-    fn with<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> Result<T, StateError> {
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StateError> {
         let connection = self
             .connection
             .lock()
@@ -121,7 +118,12 @@ impl State {
     }
 
     /// Withdraws `user`'s approval; true when there was one.
-    pub fn unapprove(&self, project: &ProjectPath, mr: MrIid, user: UserId) -> Result<bool, StateError> {
+    pub fn unapprove(
+        &self,
+        project: &ProjectPath,
+        mr: MrIid,
+        user: UserId,
+    ) -> Result<bool, StateError> {
         self.with(|c| {
             c.execute(
                 "DELETE FROM approvals WHERE project = ?1 AND mr = ?2 AND user_id = ?3",
@@ -150,7 +152,12 @@ impl State {
         })
     }
 
-    pub fn hold(&self, project: &ProjectPath, mr: MrIid, hold: &HoldRecord) -> Result<(), StateError> {
+    pub fn hold(
+        &self,
+        project: &ProjectPath,
+        mr: MrIid,
+        hold: &HoldRecord,
+    ) -> Result<(), StateError> {
         self.with(|c| {
             c.execute(
                 "INSERT INTO holds (project, mr, by_id, by_user, reason) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -192,7 +199,12 @@ impl State {
 
 impl State {
     /// Remembers who asked for the promotion on `branch` (the gate's "author").
-    pub fn set_requester(&self, project: &ProjectPath, branch: &str, user: UserId) -> Result<(), StateError> {
+    pub fn set_requester(
+        &self,
+        project: &ProjectPath,
+        branch: &str,
+        user: UserId,
+    ) -> Result<(), StateError> {
         self.with(|c| {
             c.execute(
                 "INSERT INTO requesters (project, branch, user_id) VALUES (?1, ?2, ?3)
@@ -203,7 +215,11 @@ impl State {
         })
     }
 
-    pub fn requester(&self, project: &ProjectPath, branch: &str) -> Result<Option<UserId>, StateError> {
+    pub fn requester(
+        &self,
+        project: &ProjectPath,
+        branch: &str,
+    ) -> Result<Option<UserId>, StateError> {
         self.with(|c| {
             c.query_row(
                 "SELECT user_id FROM requesters WHERE project = ?1 AND branch = ?2",
@@ -215,7 +231,12 @@ impl State {
     }
 
     /// The answer to the latest commands, shown in the status comment.
-    pub fn set_answer(&self, project: &ProjectPath, mr: MrIid, text: &str) -> Result<(), StateError> {
+    pub fn set_answer(
+        &self,
+        project: &ProjectPath,
+        mr: MrIid,
+        text: &str,
+    ) -> Result<(), StateError> {
         self.with(|c| {
             c.execute(
                 "INSERT INTO answers (project, mr, text) VALUES (?1, ?2, ?3)
@@ -249,22 +270,59 @@ mod tests {
     #[test]
     fn approvals_count_only_for_the_head_they_were_given_for() {
         let state = State::in_memory().expect("state");
-        state.approve(&project(), MrIid(1), UserId(7), "bob", "aaa").expect("approve");
-        state.approve(&project(), MrIid(1), UserId(8), "carol", "aaa").expect("approve");
-        assert_eq!(state.approvals(&project(), MrIid(1), "aaa").expect("read").len(), 2);
-        assert!(state.approvals(&project(), MrIid(1), "bbb").expect("read").is_empty());
-        state.approve(&project(), MrIid(1), UserId(7), "bob", "bbb").expect("re-approve");
-        assert_eq!(state.approvals(&project(), MrIid(1), "bbb").expect("read"), vec![(UserId(7), "bob".to_owned())]);
-        assert!(state.unapprove(&project(), MrIid(1), UserId(7)).expect("unapprove"));
-        assert!(!state.unapprove(&project(), MrIid(1), UserId(7)).expect("again"));
-        assert!(state.approvals(&project(), MrIid(2), "aaa").expect("other MR").is_empty());
+        state
+            .approve(&project(), MrIid(1), UserId(7), "bob", "aaa")
+            .expect("approve");
+        state
+            .approve(&project(), MrIid(1), UserId(8), "carol", "aaa")
+            .expect("approve");
+        assert_eq!(
+            state
+                .approvals(&project(), MrIid(1), "aaa")
+                .expect("read")
+                .len(),
+            2
+        );
+        assert!(
+            state
+                .approvals(&project(), MrIid(1), "bbb")
+                .expect("read")
+                .is_empty()
+        );
+        state
+            .approve(&project(), MrIid(1), UserId(7), "bob", "bbb")
+            .expect("re-approve");
+        assert_eq!(
+            state.approvals(&project(), MrIid(1), "bbb").expect("read"),
+            vec![(UserId(7), "bob".to_owned())]
+        );
+        assert!(
+            state
+                .unapprove(&project(), MrIid(1), UserId(7))
+                .expect("unapprove")
+        );
+        assert!(
+            !state
+                .unapprove(&project(), MrIid(1), UserId(7))
+                .expect("again")
+        );
+        assert!(
+            state
+                .approvals(&project(), MrIid(2), "aaa")
+                .expect("other MR")
+                .is_empty()
+        );
     }
 
     #[test]
     fn holds_are_set_replaced_and_lifted() {
         let state = State::in_memory().expect("state");
         assert_eq!(state.held(&project(), MrIid(3)).expect("read"), None);
-        let hold = HoldRecord { by: UserId(5), by_name: "alice".into(), reason: Some("incident 42".into()) };
+        let hold = HoldRecord {
+            by: UserId(5),
+            by_name: "alice".into(),
+            reason: Some("incident 42".into()),
+        };
         state.hold(&project(), MrIid(3), &hold).expect("hold");
         assert_eq!(state.held(&project(), MrIid(3)).expect("read"), Some(hold));
         assert!(state.unhold(&project(), MrIid(3)).expect("unhold"));

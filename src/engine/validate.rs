@@ -4,14 +4,17 @@
 use crate::domain::forge_event;
 use crate::forge::{FileChange as Forgechange, MergeRequest};
 use crate::gitops::{self, AuditLog, OverlayMap, Trailers};
+use crate::policy::Policy;
 use crate::policy::principal::Person;
 use crate::policy::validate::{FileChange, MergeRequest as Request, Violation, validate};
-use crate::policy::Policy;
 
 use super::gate::{self, person};
 use super::{Engine, EngineError};
 
-pub(super) async fn on_merge_request(engine: &Engine, mr: &forge_event::MergeRequest) -> Result<(), EngineError> {
+pub(super) async fn on_merge_request(
+    engine: &Engine,
+    mr: &forge_event::MergeRequest,
+) -> Result<(), EngineError> {
     gate::refresh(engine, super::promote::iid(mr.number), None).await
 }
 
@@ -53,7 +56,17 @@ pub(super) async fn review(engine: &Engine, mr: &MergeRequest) -> Result<Review,
         })
         .collect();
     engine
-        .with_mirror(move |mirror| check(mirror, &target, &source, head.as_deref(), &paths, &author, &approvers))
+        .with_mirror(move |mirror| {
+            check(
+                mirror,
+                &target,
+                &source,
+                head.as_deref(),
+                &paths,
+                &author,
+                &approvers,
+            )
+        })
         .await
 }
 
@@ -68,11 +81,15 @@ fn check(
 ) -> Result<Review, gitops::GitOpsError> {
     let policy = gitops::policy_at(mirror, target)?;
     let repo = mirror.repo();
-    let git = |e: git2::Error| gitops::GitOpsError::Invalid(format!("cannot read the merge request's commits: {e}"));
-    let target_head = mirror.head(target)?.ok_or_else(|| gitops::GitOpsError::NoBranch {
-        branch: target.to_owned(),
-        remote: mirror.remote().display_url(),
-    })?;
+    let git = |e: git2::Error| {
+        gitops::GitOpsError::Invalid(format!("cannot read the merge request's commits: {e}"))
+    };
+    let target_head = mirror
+        .head(target)?
+        .ok_or_else(|| gitops::GitOpsError::NoBranch {
+            branch: target.to_owned(),
+            remote: mirror.remote().display_url(),
+        })?;
     let source_head = match head.and_then(|h| git2::Oid::from_str(h).ok()) {
         Some(oid) if repo.find_commit(oid).is_ok() => oid,
         _ => mirror.head(source)?.ok_or_else(|| {
@@ -89,7 +106,11 @@ fn check(
         changes.push(FileChange {
             path: path.clone(),
             old: gitops::tree::read_text(repo, &base_tree, old_path)?,
-            new: if *deleted { None } else { gitops::tree::read_text(repo, &head_tree, path)? },
+            new: if *deleted {
+                None
+            } else {
+                gitops::tree::read_text(repo, &head_tree, path)?
+            },
         });
     }
     let promotion = source
@@ -104,8 +125,22 @@ fn check(
         approvals,
         source: declared.as_ref(),
     };
-    let violations = validate(&policy, &request, &log)
+    let mut violations = validate(&policy, &request, &log)
         .map_err(|e| gitops::GitOpsError::Invalid(e.to_string()))?;
+    // A rollback returns to an image that already ran in that very environment: where it
+    // was built before that is settled history, not a question for this merge request.
+    if let Some(rollback) = promotion
+        .as_ref()
+        .filter(|t| t.action == gitops::Action::Rollback)
+    {
+        let ran_here = |change: &gitops::trailers::ChangeTrailers| {
+            log.filter(Some(&change.environment), Some(&change.service), None, None)
+                .any(|record| record.image == change.image)
+        };
+        if rollback.changes.iter().all(ran_here) {
+            violations.retain(|v| !v.rule.starts_with("provenance-"));
+        }
+    }
     let head_behind = promotion.is_some() && base != target_head;
     Ok(Review {
         policy,

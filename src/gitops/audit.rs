@@ -200,17 +200,22 @@ fn from_trailers(trailers: &Trailers, time: i64, commit: &str) -> Vec<AuditRecor
 /// The Ferry trailers a commit brought to its branch: its own, or for a merge commit those
 /// of the commits it merged, oldest first.
 pub fn trailers_brought_by(repo: &Repository, sha: &str) -> Result<Vec<Trailers>, GitOpsError> {
-    let oid = Oid::from_str(sha).map_err(GitOpsError::git(format!("`{sha}` is not a commit id")))?;
+    let oid =
+        Oid::from_str(sha).map_err(GitOpsError::git(format!("`{sha}` is not a commit id")))?;
     let commit = repo
         .find_commit(oid)
         .map_err(GitOpsError::git(format!("cannot read commit {sha}")))?;
     let mut all: Vec<Trailers> = Vec::new();
     if commit.parent_count() > 1 {
         for merged in merged_commits(repo, &commit)? {
-            all.extend(Trailers::parse(&String::from_utf8_lossy(merged.message_bytes())));
+            all.extend(Trailers::parse(&String::from_utf8_lossy(
+                merged.message_bytes(),
+            )));
         }
     }
-    all.extend(Trailers::parse(&String::from_utf8_lossy(commit.message_bytes())));
+    all.extend(Trailers::parse(&String::from_utf8_lossy(
+        commit.message_bytes(),
+    )));
     Ok(all)
 }
 

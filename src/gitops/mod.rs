@@ -111,6 +111,9 @@ pub fn rollback(
     })?;
     let mut promotion = Promotion::new(vec![OverlayChange { image, ..probe }]);
     promotion.action = Action::Rollback;
-    promotion.source = record.source.as_ref().and_then(trailers::SourceTrailer::to_source);
+    promotion.source = record
+        .source
+        .as_ref()
+        .and_then(trailers::SourceTrailer::to_source);
     Ok(promotion)
 }

@@ -83,7 +83,10 @@ impl SourceTrailer {
         Some(Source {
             project: ProjectPath::parse(&self.project).ok()?,
             git_ref: GitRef::from_full_name(&self.git_ref)?,
-            sha: self.sha.as_deref().and_then(|sha| CommitSha::parse(sha).ok()),
+            sha: self
+                .sha
+                .as_deref()
+                .and_then(|sha| CommitSha::parse(sha).ok()),
             merge_request: None,
         })
     }

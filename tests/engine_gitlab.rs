@@ -1,0 +1,494 @@
+//! The promotion workflow end to end on GitLab: signed webhooks posted to the real server,
+//! the engine behind its durable queue, the real GitLab adapter talking to the in-memory
+//! GitLab over HTTP, and a real bare GitOps repository that Ferry pushes to and the fake
+//! merges into.
+
+#[allow(dead_code)]
+mod git_support;
+#[allow(dead_code)]
+mod support;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry::config::Config;
+use ferry::domain::{BotIdentity, ProjectPath, UserId};
+use ferry::engine::{Engine, EngineConfig, State as EngineState};
+use ferry::forge::{Forge, GitLabConfig, GitLabForge, HttpPolicy};
+use ferry::gitops::{CommitSettings, Remote};
+use ferry::store::sqlite::SqliteOptions;
+use ferry::store::{ListFilter, SqliteStore, State, Store};
+use ferry::worker::{Bots, CommentCommands};
+use git_support::{Fixture, git};
+use secrecy::SecretString;
+use serde_json::Value;
+use support::fake_gitlab::FakeGitLab;
+use support::gitlab_hooks::*;
+
+const GITOPS: &str = "eap/gitops";
+const APP: &str = "eap/website";
+const SECRET: &str = "hook-secret";
+const TOKEN: &str = "glpat-ferry";
+
+struct World {
+    fixture: Fixture,
+    fake: FakeGitLab,
+    store: Arc<dyn Store>,
+    url: String,
+    bot: u64,
+    alice: u64,
+    bob: u64,
+    carol: u64,
+    dave: u64,
+    _running: ferry::server::Running,
+}
+
+/// The shipped example without its freeze window, so the outcome does not depend on the day
+/// the tests run.
+fn gitops_repo() -> Fixture {
+    Fixture::with(|seed| {
+        git_support::copy_dir(std::path::Path::new(git_support::TEMPLATE), seed);
+        let path = seed.join("policies/promotion.yaml");
+        let policy = std::fs::read_to_string(&path).expect("policy");
+        let without_freeze: String = policy
+            .lines()
+            .filter(|line| !line.contains("freeze:") && !line.contains("days: [fri"))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        std::fs::write(&path, without_freeze).expect("write policy");
+    })
+}
+
+async fn world() -> World {
+    let fixture = gitops_repo();
+    let fake = FakeGitLab::start().await;
+    let bot = fake.add_user("ferry-bot");
+    let alice = fake.add_user("alice");
+    let bob = fake.add_user("bob");
+    let carol = fake.add_user("carol");
+    let dave = fake.add_user("dave");
+    fake.add_token(TOKEN, bot);
+    fake.add_project(GITOPS);
+    fake.attach_repo(GITOPS, &fixture.remote);
+    for (user, level) in [(alice, 30), (bob, 30), (carol, 40), (dave, 10), (bot, 40)] {
+        fake.add_member(GITOPS, user, level);
+    }
+    fake.add_group_member("sre", bob, 30);
+    fake.add_group_member("sre", carol, 30);
+    fake.add_group_member("platform", alice, 30);
+
+    let forge: Arc<dyn Forge> = Arc::new(
+        GitLabForge::new(GitLabConfig {
+            base_url: fake.base_url.clone(),
+            token: SecretString::from(TOKEN),
+            policy: HttpPolicy {
+                max_attempts: 3,
+                request_timeout: Duration::from_secs(5),
+                base_backoff: Duration::from_millis(10),
+                max_backoff: Duration::from_millis(50),
+                max_rate_limit_wait: Duration::from_secs(2),
+                requests_per_second: NonZeroU32::new(1000).expect("rate"),
+                burst: NonZeroU32::new(1000).expect("burst"),
+            },
+        })
+        .expect("adapter"),
+    );
+    let data = fixture.dir.path().join("ferry");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let mut config = Config::default();
+    config.server.listen = "127.0.0.1:0".parse().expect("address");
+    config.store.data_dir = data.clone();
+    config.workers.poll_interval_ms = 20;
+    config.workers.backoff_base_ms = 50;
+    config.workers.backoff_max_ms = 200;
+    config.forges.gitlab.enabled = true;
+    config.forges.gitlab.secrets = vec![SecretString::from(SECRET.to_owned())];
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open_for_serve(&config.queue_path(), &SqliteOptions::from(&config.store))
+            .expect("store"),
+    );
+    let identity = BotIdentity {
+        user_id: Some(UserId(bot)),
+        username: "ferry-bot".into(),
+    };
+    let engine = Engine::new(
+        EngineConfig {
+            gitops_project: ProjectPath::parse(GITOPS).expect("path"),
+            gitops_remote: Remote::local(&fixture.remote),
+            data_dir: data.clone(),
+            commit: CommitSettings::default(),
+            bot: identity.clone(),
+        },
+        forge,
+        EngineState::open(&data.join("engine.sqlite3")).expect("state"),
+    )
+    .with_comments(CommentCommands::new(
+        Arc::clone(&store),
+        Bots {
+            gitlab: identity.clone(),
+            github: identity,
+        },
+    ));
+    let running = ferry::server::start(&config, Arc::clone(&store), Arc::new(engine))
+        .await
+        .expect("server");
+    let url = format!("http://{}/webhooks/gitlab", running.local_addr());
+    World {
+        fixture,
+        fake,
+        store,
+        url,
+        bot,
+        alice,
+        bob,
+        carol,
+        dave,
+        _running: running,
+    }
+}
+
+impl World {
+    async fn post(&self, hook: &Value) {
+        assert_eq!(post(&self.url, SECRET, event_of(hook), hook).await, 202);
+        self.settle().await;
+    }
+
+    /// Waits until the queue has nothing pending or running, and fails on any delivery that
+    /// failed or went to the dead letters.
+    async fn settle(&self) {
+        for _ in 0..1500 {
+            let all = self
+                .store
+                .list(ListFilter {
+                    states: vec![],
+                    limit: 1000,
+                })
+                .await
+                .expect("list");
+            if all
+                .iter()
+                .all(|r| r.state != State::Pending && r.state != State::Running)
+            {
+                let broken: Vec<_> = all
+                    .iter()
+                    .filter(|r| r.state != State::Done)
+                    .map(|r| format!("{:?} {}: {:?}", r.state, r.event_type, r.last_error))
+                    .collect();
+                assert!(broken.is_empty(), "deliveries failed: {broken:#?}");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the queue did not settle");
+    }
+
+    fn who(&self, id: u64) -> Who {
+        Who::from_fake(&self.fake, id)
+    }
+
+    fn promotion_mrs(&self, branch: &str) -> Vec<support::fake_gitlab::MergeRequest> {
+        self.fake
+            .mrs(GITOPS)
+            .into_iter()
+            .filter(|mr| mr.source_branch == branch)
+            .collect()
+    }
+
+    fn only_mr(&self, branch: &str) -> support::fake_gitlab::MergeRequest {
+        let mrs = self.promotion_mrs(branch);
+        assert_eq!(mrs.len(), 1, "one merge request from {branch}: {mrs:#?}");
+        mrs.into_iter().next().expect("one")
+    }
+
+    /// The bot's status comments on a merge request (there must be exactly one).
+    fn status_comment(&self, iid: u64) -> String {
+        let mr = self.fake.mr(GITOPS, iid);
+        let mine: Vec<_> = mr
+            .notes
+            .iter()
+            .filter(|n| n.author_id == self.bot && n.body.contains("<!-- ferry:status -->"))
+            .collect();
+        assert_eq!(mine.len(), 1, "one status comment: {:#?}", mr.notes);
+        mine[0].body.clone()
+    }
+
+    fn status(&self, sha: &str, context: &str) -> Option<String> {
+        self.fake
+            .statuses(GITOPS, sha)
+            .into_iter()
+            .rfind(|s| s.name == context)
+            .map(|s| s.state)
+    }
+
+    async fn comment(&self, iid: u64, author: u64, body: &str) -> u64 {
+        let note = self.fake.add_note(GITOPS, iid, author, body, false);
+        self.post(&note_from(&self.fake, GITOPS, iid, note, false))
+            .await;
+        note
+    }
+
+    fn overlay(&self, service: &str, environment: &str) -> String {
+        self.fixture.show(
+            "main",
+            &format!("apps/{service}/overlays/{environment}/kustomization.yaml"),
+        )
+    }
+}
+
+fn sha(seed: &str) -> String {
+    support::faults::fake_sha(seed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitflow_from_develop_to_production_through_the_manual_gate() {
+    let w = world().await;
+    let alice = w.who(w.alice);
+
+    // develop -> integration: opened, gate auto, merged by Ferry.
+    let dev = sha("develop-1");
+    w.post(&push_one(
+        APP,
+        "develop",
+        &sha("develop-0"),
+        &dev,
+        &alice,
+        &["site/index.html"],
+    ))
+    .await;
+    let mr = w.only_mr("ferry/integration/web");
+    assert_eq!(mr.state, "merged", "{mr:#?}");
+    assert_eq!(
+        mr.title,
+        format!("Promote web to integration: develop.{}", &dev[..7])
+    );
+    assert!(
+        mr.labels.contains(&"ferry".to_owned())
+            && mr.labels.contains(&"environment::integration".to_owned()),
+        "{:?}",
+        mr.labels
+    );
+    assert!(
+        w.overlay("web", "integration")
+            .contains(&format!("newTag: develop.{}", &dev[..7]))
+    );
+    assert_eq!(
+        w.status(&mr.sha, "ferry/policy").as_deref(),
+        Some("success")
+    );
+    assert_eq!(w.status(&mr.sha, "ferry/gate").as_deref(), Some("success"));
+    assert!(
+        w.status_comment(mr.iid)
+            .contains("merged this merge request")
+    );
+    let merge = git(&w.fixture.remote, &["log", "-1", "--format=%P%n%B", "main"]);
+    assert_eq!(
+        merge.lines().next().map(|p| p.split_whitespace().count()),
+        Some(2),
+        "a merge commit: {merge}"
+    );
+
+    // release-1.0.0 -> staging.
+    let release = sha("release-1");
+    w.post(&push_one(
+        APP,
+        "release-1.0.0",
+        ZERO_SHA,
+        &release,
+        &alice,
+        &["site/index.html"],
+    ))
+    .await;
+    assert_eq!(w.only_mr("ferry/staging/web").state, "merged");
+    assert!(
+        w.overlay("web", "staging")
+            .contains(&format!("newTag: release-1.0.0.{}", &release[..7]))
+    );
+
+    // v1.0.0 on the release commit -> production, waiting at its gate. Twice: duplicates of
+    // the webhook leave one merge request and one status comment.
+    let tag = tag_push(APP, "v1.0.0", &release, &alice);
+    w.post(&tag).await;
+    w.post(&tag).await;
+    let production = w.only_mr("ferry/production/web");
+    assert_eq!(production.state, "opened");
+    assert_eq!(production.title, "Promote web to production: v1.0.0");
+    assert!(production.description.contains("| web | production | `registry.example.com/eap/website:v0.9.0` | `registry.example.com/eap/website:v1.0.0` |"), "{}", production.description);
+    assert_eq!(
+        w.status(&production.sha, "ferry/gate").as_deref(),
+        Some("pending")
+    );
+    assert_eq!(
+        w.status(&production.sha, "ferry/policy").as_deref(),
+        Some("success")
+    );
+    let status = w.status_comment(production.iid);
+    assert!(
+        status.contains("production needs 2 approval(s) from group:sre, user:1042; it has 0"),
+        "{status}"
+    );
+    assert!(!w.overlay("web", "production").contains("v1.0.0"));
+
+    // A guest may not approve; the answer says who may.
+    w.comment(production.iid, w.dave, "/ferry approve").await;
+    let status = w.status_comment(production.iid);
+    assert!(
+        status.contains(
+            "@dave may not approve promotions to this environment; ask group:sre, user:1042"
+        ),
+        "{status}"
+    );
+    // One approver of two.
+    let note = w.comment(production.iid, w.bob, "/ferry approve").await;
+    assert_eq!(w.fake.mr(GITOPS, production.iid).state, "opened");
+    assert!(w.status_comment(production.iid).contains("it has 1"));
+    let awards = w
+        .fake
+        .mr(GITOPS, production.iid)
+        .notes
+        .into_iter()
+        .find(|n| n.id == note)
+        .expect("note")
+        .awards;
+    assert!(
+        awards
+            .iter()
+            .any(|a| a.name == "eyes" && a.user_id == w.bot),
+        "acknowledged: {awards:?}"
+    );
+    // The second approval opens the gate and Ferry merges, with the SHA guard.
+    w.comment(production.iid, w.carol, "/ferry approve").await;
+    let merged = w.fake.mr(GITOPS, production.iid);
+    assert_eq!(
+        merged.state,
+        "merged",
+        "{}",
+        w.status_comment(production.iid)
+    );
+    assert!(w.overlay("web", "production").contains("newTag: v1.0.0"));
+
+    // The audit trail on main has the three promotions with their provenance.
+    let trailers = git(
+        &w.fixture.remote,
+        &[
+            "log",
+            "--format=%(trailers:key=Ferry-Source,valueonly)",
+            "main",
+        ],
+    );
+    assert!(
+        trailers.contains(&format!("eap/website refs/tags/v1.0.0 {release}")),
+        "{trailers}"
+    );
+    assert!(
+        trailers.contains(&format!("eap/website refs/heads/develop {dev}")),
+        "{trailers}"
+    );
+
+    // Rollback from a comment on the merged MR: a new promotion MR back to v0.9.0 at the gate.
+    w.comment(
+        production.iid,
+        w.alice,
+        "/ferry rollback production service=web",
+    )
+    .await;
+    let rollback = w
+        .promotion_mrs("ferry/production/web")
+        .into_iter()
+        .find(|mr| mr.state == "opened")
+        .expect("a rollback merge request");
+    assert_eq!(rollback.title, "Roll back web in production to v0.9.0");
+    assert!(
+        w.status_comment(production.iid)
+            .contains("Roll back web in production to v0.9.0")
+    );
+
+    // Held: approvals alone do not merge it; lifting the hold does.
+    w.comment(
+        rollback.iid,
+        w.bob,
+        "/ferry hold waiting for the incident review",
+    )
+    .await;
+    w.comment(rollback.iid, w.bob, "/ferry approve").await;
+    w.comment(rollback.iid, w.carol, "/ferry approve").await;
+    assert_eq!(w.fake.mr(GITOPS, rollback.iid).state, "opened");
+    assert!(
+        w.status_comment(rollback.iid)
+            .contains("waiting for the incident review")
+    );
+    w.comment(rollback.iid, w.alice, "/ferry unhold").await;
+    assert_eq!(
+        w.fake.mr(GITOPS, rollback.iid).state,
+        "merged",
+        "{}",
+        w.status_comment(rollback.iid)
+    );
+    assert!(w.overlay("web", "production").contains("newTag: v0.9.0"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_s_merge_request_gets_one_policy_comment_edited_in_place() {
+    let w = world().await;
+    let path = "apps/web/overlays/staging/kustomization.yaml";
+    let clone = w.fixture.clone("person");
+    git(&clone, &["checkout", "-q", "-b", "bump-staging"]);
+    let text = std::fs::read_to_string(clone.join(path)).expect("overlay");
+    std::fs::write(clone.join(path), text.replace("  - name: registry.example.com/eap/website\n    newTag: release-0.9.0.5d6e7f8", "  - name: registry.example.com/eap/website\n    newName: evil.example.com/website\n    newTag: release-0.9.0.5d6e7f8")).expect("write");
+    git(
+        &clone,
+        &["commit", "-q", "-am", "Move staging to another registry"],
+    );
+    git(&clone, &["push", "-q", "origin", "bump-staging"]);
+    let iid = w
+        .fake
+        .open_mr_from_branch(GITOPS, w.alice, "bump-staging", "main", "Move staging");
+    let alice = w.who(w.alice);
+    w.post(&merge_request_from(
+        &w.fake,
+        GITOPS,
+        iid,
+        &MrAction::Open,
+        &alice,
+    ))
+    .await;
+    let head = w.fake.mr(GITOPS, iid).sha;
+    assert_eq!(w.status(&head, "ferry/policy").as_deref(), Some("failed"));
+    assert_eq!(
+        w.status(&head, "ferry/gate"),
+        None,
+        "people's MRs have no gate"
+    );
+    let comment = w.status_comment(iid);
+    assert!(comment.contains(&format!("`{path}:")), "{comment}");
+    assert!(comment.contains("[registry-not-allowed]"), "{comment}");
+
+    // The fix: the same comment now says it passes.
+    std::fs::write(
+        clone.join(path),
+        text.replace("release-0.9.0.5d6e7f8", "release-0.9.1.5d6e7f8"),
+    )
+    .expect("write");
+    git(&clone, &["commit", "-q", "-am", "Stay on our registry"]);
+    git(&clone, &["push", "-q", "origin", "bump-staging"]);
+    w.post(&merge_request_from(
+        &w.fake,
+        GITOPS,
+        iid,
+        &MrAction::Update {
+            oldrev: head.clone(),
+        },
+        &alice,
+    ))
+    .await;
+    let head = w.fake.mr(GITOPS, iid).sha;
+    assert_eq!(w.status(&head, "ferry/policy").as_deref(), Some("success"));
+    assert!(
+        w.status_comment(iid).contains("**Policy:** passes."),
+        "{}",
+        w.status_comment(iid)
+    );
+    // Nothing merges a person's merge request.
+    assert_eq!(w.fake.mr(GITOPS, iid).state, "opened");
+    let _ = (w.carol, w.bob);
+}
