@@ -47,7 +47,7 @@ pub(super) fn holds_locally(
     if before.has_anchors {
         return false;
     }
-    let Some(root) = &before.root else {
+    let Some(root) = before.root() else {
         return false;
     };
     let owners = owners(src, root, replaced);
@@ -72,42 +72,36 @@ pub(super) fn holds_locally(
     let Ok(doc) = parse(fragment) else {
         return false;
     };
-    let Some(node) = doc
-        .root
-        .as_ref()
-        .filter(|n| !doc.has_anchors && n.props.is_none())
-    else {
+    let Some(node) = doc.root().filter(|n| !doc.has_anchors && !n.has_props()) else {
         return false;
     };
     let first = owner.first - region_start;
-    match (&node.kind, owner.key) {
-        (Kind::Mapping(mapping), Some(key)) if !mapping.flow => match mapping.entries.as_slice() {
-            [entry] => {
+    match (node.kind(), owner.key) {
+        (Kind::Mapping(mapping), Some(key)) if !mapping.flow && mapping.len() == 1 => {
+            mapping.get(0).is_some_and(|entry| {
                 entry.key.span.start == first
                     && entry.key_str() == key
-                    && node_matches(&entry.value, expected)
-            }
-            _ => false,
-        },
-        (Kind::Sequence(sequence), None) if !sequence.flow => match sequence.items.as_slice() {
-            [item] => item.dash == Some(first) && node_matches(&item.node, expected),
-            _ => false,
-        },
+                    && node_matches(entry.value, expected)
+            })
+        }
+        (Kind::Sequence(sequence), None) if !sequence.flow && sequence.len() == 1 => sequence
+            .get(0)
+            .is_some_and(|item| item.dash == Some(first) && node_matches(item.node, expected)),
         _ => false,
     }
 }
 
 /// The block collection entries whose lines (with the comment lines after them) hold the
 /// whole replacement, that leave their key untouched and start their line, outermost first.
-fn owners<'d>(src: &str, root: &'d Node<'d>, replaced: &Replaced) -> Vec<Owner<'d>> {
+fn owners<'d>(src: &str, root: Node<'d>, replaced: &Replaced) -> Vec<Owner<'d>> {
     let (start, end) = (replaced.start, replaced.end);
     let mut node = root;
     let mut path = Vec::new();
     let mut found = Vec::new();
     loop {
-        match &node.kind {
+        match node.kind() {
             Kind::Mapping(mapping) if !mapping.flow => {
-                let Some(entry) = mapping.entries.iter().find(|e| {
+                let Some(entry) = mapping.entries().find(|e| {
                     let entry_end = e.value.span.end.max(e.key.span.end);
                     e.key.span.end < start && end <= end_of_trailing_comments(src, entry_end)
                 }) else {
@@ -122,11 +116,11 @@ fn owners<'d>(src: &str, root: &'d Node<'d>, replaced: &Replaced) -> Vec<Owner<'
                         key: Some(entry.key_str()),
                     });
                 }
-                node = &entry.value;
+                node = entry.value;
             }
             Kind::Sequence(sequence) if !sequence.flow => {
                 let Some((index, item, dash)) =
-                    sequence.items.iter().enumerate().find_map(|(index, item)| {
+                    sequence.items().enumerate().find_map(|(index, item)| {
                         let dash = item.dash?;
                         let item_end = item.node.span.end.max(dash + 1);
                         let region_end = end_of_trailing_comments(src, item_end);
@@ -144,7 +138,7 @@ fn owners<'d>(src: &str, root: &'d Node<'d>, replaced: &Replaced) -> Vec<Owner<'
                         key: None,
                     });
                 }
-                node = &item.node;
+                node = item.node;
             }
             _ => return found,
         }
