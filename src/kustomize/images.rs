@@ -154,18 +154,27 @@ impl<'a> Kustomization<'a> {
         let mut names: Vec<(&str, usize)> = Vec::with_capacity(list.len());
         for (index, item) in list.items().enumerate() {
             let node = Some(item.node);
-            let field = |key: &str| {
-                item.node.as_mapping().and_then(|m| {
-                    m.entries()
-                        .find(|e| e.key_str() == key)
-                        .map(|e| yaml::value_kind(e.value))
-                })
-            };
-            let Some(ValueKind::String(name)) = field("name") else {
+            // One pass over the entry's keys (the parser has refused repeated keys): this runs
+            // for every entry on every edit.
+            let mut fields = [None; 4];
+            for entry in item.node.as_mapping().into_iter().flat_map(|m| m.entries()) {
+                let slot = match entry.key_str() {
+                    "name" => 0,
+                    "newName" => 1,
+                    "newTag" => 2,
+                    "digest" => 3,
+                    _ => continue,
+                };
+                fields[slot] = Some(yaml::value_kind(entry.value));
+            }
+            let Some(ValueKind::String(name)) = fields[0] else {
                 return Err(self.shape_error(node, format!("images[{index}] needs a `name:` that is a string, the image name used in the resources")));
             };
-            for key in ["newName", "newTag", "digest"] {
-                match field(key) {
+            for (key, field) in ["newName", "newTag", "digest"]
+                .into_iter()
+                .zip(&fields[1..])
+            {
+                match field {
                     None | Some(ValueKind::String(_) | ValueKind::Number) => {}
                     Some(ValueKind::Alias) => {
                         return Err(self.shape_error(node, format!("images[{index}].{key} is an alias; write the value out so Ferry can edit it")));
@@ -205,7 +214,10 @@ impl<'a> Kustomization<'a> {
         self.image_list()?.items().position(|item| {
             item.node.as_mapping().is_some_and(|m| {
                 m.entries().any(|e| {
-                    e.key_str() == "name" && yaml::value_kind(e.value) == ValueKind::String(name)
+                    // The text first: it tells most entries apart without resolving the value.
+                    e.key_str() == "name"
+                        && e.value.scalar().is_some_and(|s| s.value == name)
+                        && yaml::value_kind(e.value) == ValueKind::String(name)
                 })
             })
         })

@@ -8,6 +8,7 @@
 
 use super::error::SyntaxError;
 use super::scalar::{fold_block_scalar, unescape_double, unquote_single};
+use super::scan;
 use super::tree::{Document, NONE, NodeData, Props, RawKind, ScalarStyle, scalar_text};
 
 /// Parses one YAML document, keeping the byte span of every node.
@@ -74,16 +75,6 @@ struct Parser<'a> {
     cooked: Vec<String>,
     props: Vec<Props>,
 }
-
-/// Bytes that may end a plain scalar in block context.
-const BLOCK_PLAIN_STOP: [bool; 256] = {
-    let mut table = [false; 256];
-    table[b'\n' as usize] = true;
-    table[b'\r' as usize] = true;
-    table[b':' as usize] = true;
-    table[b'#' as usize] = true;
-    table
-};
 
 fn is_blank(c: u8) -> bool {
     c == b' ' || c == b'\t'
@@ -156,7 +147,7 @@ impl<'a> Parser<'a> {
     }
 
     fn line_start(&self, at: usize) -> usize {
-        memchr::memrchr(b'\n', &self.b[..at]).map_or(0, |i| i + 1)
+        scan::line_start(self.b, at)
     }
 
     fn column(&self, at: usize) -> usize {
@@ -164,7 +155,7 @@ impl<'a> Parser<'a> {
     }
 
     fn line_end(&self, from: usize) -> usize {
-        memchr::memchr2(b'\n', b'\r', &self.b[from..]).map_or(self.b.len(), |i| from + i)
+        scan::line_end(self.b, from)
     }
 
     fn at_document_marker(&self) -> bool {
@@ -628,11 +619,11 @@ impl<'a> Parser<'a> {
             self.flow_plain_end(start, self.line_end(start))
         } else {
             // Outside flow collections only a line break, `: ` and ` #` end a plain scalar:
-            // one table lookup a byte finds the candidates.
+            // the scan finds the candidates.
             let mut at = start;
             loop {
+                at = scan::plain_stop(b, at);
                 match b.get(at) {
-                    Some(&c) if !BLOCK_PLAIN_STOP[usize::from(c)] => at += 1,
                     Some(b':') if !self.is_separator_at(at + 1) => at += 1,
                     Some(b'#') if at == start || !is_blank(b[at - 1]) => at += 1,
                     _ => break at,

@@ -17,10 +17,12 @@ pub struct Span {
 }
 
 impl Span {
+    #[inline]
     pub fn new(start: usize, end: usize) -> Self {
         Self { start, end }
     }
 
+    #[inline]
     pub fn empty_at(at: usize) -> Self {
         Self { start: at, end: at }
     }
@@ -69,6 +71,7 @@ pub(super) struct NodeData {
 }
 
 impl NodeData {
+    #[inline]
     fn new(start: usize, end: usize, kind: RawKind) -> Self {
         Self {
             start: start as u32,
@@ -83,10 +86,12 @@ impl NodeData {
         }
     }
 
+    #[inline]
     pub fn empty(at: usize) -> Self {
         Self::new(at, at, RawKind::Empty)
     }
 
+    #[inline]
     pub fn scalar(start: usize, end: usize, style: ScalarStyle) -> Self {
         Self {
             style,
@@ -94,10 +99,12 @@ impl NodeData {
         }
     }
 
+    #[inline]
     pub fn alias(start: usize, end: usize) -> Self {
         Self::new(start, end, RawKind::Alias)
     }
 
+    #[inline]
     pub fn collection(start: usize, end: usize, kind: RawKind, flow: bool) -> Self {
         Self {
             flow,
@@ -105,20 +112,24 @@ impl NodeData {
         }
     }
 
+    #[inline]
     pub fn start(&self) -> usize {
         self.start as usize
     }
 
+    #[inline]
     pub fn end(&self) -> usize {
         self.end as usize
     }
 
+    #[inline]
     pub fn set_end(&mut self, end: usize) {
         self.end = end as u32;
     }
 }
 
 /// The value of a scalar node: its cooked value, or the text of its span without quotes.
+#[inline]
 pub(super) fn scalar_text<'s>(src: &'s str, cooked: &'s [String], node: &NodeData) -> &'s str {
     if node.first != NONE {
         return cooked.get(node.first as usize).map_or("", String::as_str);
@@ -155,10 +166,12 @@ pub struct Document<'a> {
 
 impl Document<'_> {
     /// The root node, `None` for a document with no content.
+    #[inline]
     pub fn root(&self) -> Option<Node<'_>> {
         (self.root != NONE).then(|| self.node(self.root))
     }
 
+    #[inline]
     fn node(&self, index: u32) -> Node<'_> {
         let data = &self.nodes[index as usize];
         Node {
@@ -207,6 +220,7 @@ pub enum Kind<'d> {
 }
 
 impl<'d> Node<'d> {
+    #[inline]
     pub fn kind(&self) -> Kind<'d> {
         let data = self.data;
         match data.kind {
@@ -233,11 +247,13 @@ impl<'d> Node<'d> {
         }
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.data.kind == RawKind::Empty
     }
 
     /// The scalar's value, `None` for other nodes.
+    #[inline]
     pub fn scalar(&self) -> Option<Scalar<'d>> {
         match self.kind() {
             Kind::Scalar(scalar) => Some(scalar),
@@ -245,22 +261,27 @@ impl<'d> Node<'d> {
         }
     }
 
+    #[inline]
     pub fn has_props(&self) -> bool {
         self.data.props != NONE
     }
 
+    #[inline]
     fn props(&self) -> Option<&'d Props> {
         self.doc.props.get(self.data.props as usize)
     }
 
+    #[inline]
     pub fn anchor(&self) -> Option<&'d str> {
         self.props().and_then(|p| p.anchor.as_deref())
     }
 
+    #[inline]
     pub fn tag(&self) -> Option<&'d str> {
         self.props().and_then(|p| p.tag.as_deref())
     }
 
+    #[inline]
     pub fn as_mapping(&self) -> Option<Mapping<'d>> {
         match self.kind() {
             Kind::Mapping(mapping) => Some(mapping),
@@ -268,6 +289,7 @@ impl<'d> Node<'d> {
         }
     }
 
+    #[inline]
     pub fn as_sequence(&self) -> Option<Sequence<'d>> {
         match self.kind() {
             Kind::Sequence(sequence) => Some(sequence),
@@ -275,15 +297,18 @@ impl<'d> Node<'d> {
         }
     }
 
+    #[inline]
     pub fn is_block_collection(&self) -> bool {
         matches!(self.data.kind, RawKind::Mapping | RawKind::Sequence) && !self.data.flow
     }
 
+    #[inline]
     pub fn is_flow_collection(&self) -> bool {
         matches!(self.data.kind, RawKind::Mapping | RawKind::Sequence) && self.data.flow
     }
 
     /// The `-` of this node when it is an item of a block sequence.
+    #[inline]
     fn dash(&self) -> Option<usize> {
         (self.data.dash != NONE).then_some(self.data.dash as usize)
     }
@@ -297,6 +322,7 @@ pub struct Entry<'d> {
 
 impl<'d> Entry<'d> {
     /// The key's text, for matching JSON Pointer tokens.
+    #[inline]
     pub fn key_str(&self) -> &'d str {
         self.key.scalar().map_or("", |scalar| scalar.value)
     }
@@ -320,18 +346,22 @@ impl std::fmt::Debug for Mapping<'_> {
 }
 
 impl<'d> Mapping<'d> {
+    #[inline]
     pub fn len(&self) -> usize {
         self.len as usize
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
+    #[inline]
     pub fn get(&self, index: usize) -> Option<Entry<'d>> {
         (index < self.len()).then(|| self.entry(index))
     }
 
+    #[inline]
     fn entry(&self, index: usize) -> Entry<'d> {
         let key = self.first + 2 * index as u32;
         Entry {
@@ -340,12 +370,14 @@ impl<'d> Mapping<'d> {
         }
     }
 
+    #[inline]
     pub fn last(&self) -> Option<Entry<'d>> {
         self.len().checked_sub(1).and_then(|index| self.get(index))
     }
 
-    pub fn entries(&self) -> impl DoubleEndedIterator<Item = Entry<'d>> + ExactSizeIterator + 'd {
-        let mapping = *self;
+    #[inline]
+    pub fn entries(self) -> impl DoubleEndedIterator<Item = Entry<'d>> + ExactSizeIterator + 'd {
+        let mapping = self;
         (0..self.len()).map(move |index| mapping.entry(index))
     }
 }
@@ -375,27 +407,33 @@ impl std::fmt::Debug for Sequence<'_> {
 }
 
 impl<'d> Sequence<'d> {
+    #[inline]
     pub fn len(&self) -> usize {
         self.len as usize
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
+    #[inline]
     pub fn get(&self, index: usize) -> Option<Item<'d>> {
         (index < self.len()).then(|| self.item(index))
     }
 
+    #[inline]
     pub fn last(&self) -> Option<Item<'d>> {
         self.len().checked_sub(1).and_then(|index| self.get(index))
     }
 
-    pub fn items(&self) -> impl DoubleEndedIterator<Item = Item<'d>> + ExactSizeIterator + 'd {
-        let sequence = *self;
+    #[inline]
+    pub fn items(self) -> impl DoubleEndedIterator<Item = Item<'d>> + ExactSizeIterator + 'd {
+        let sequence = self;
         (0..self.len()).map(move |index| sequence.item(index))
     }
 
+    #[inline]
     fn item(&self, index: usize) -> Item<'d> {
         let node = self.doc.node(self.first + index as u32);
         Item {
