@@ -120,6 +120,14 @@ pub(super) fn node_matches(node: Node, expected: &Value) -> bool {
 
 /// Whether a plain scalar is a string under the YAML 1.2 core schema (no allocation).
 fn plain_is_string(text: &str) -> bool {
+    // Nulls, booleans and numbers start with a sign, a digit, `.`, `~` or one of these
+    // letters, and none is longer than five bytes; most strings are told apart here.
+    if let Some(first) = text.bytes().next()
+        && first.is_ascii_alphabetic()
+        && (text.len() > 5 || !b"nNtTfF".contains(&first))
+    {
+        return true;
+    }
     let special = matches!(
         text,
         "" | "~"

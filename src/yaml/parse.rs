@@ -659,8 +659,11 @@ impl<'a> Parser<'a> {
         if first.kind != RawKind::Scalar || first.style != ScalarStyle::Plain {
             return Ok(first);
         }
-        let line_end = self.line_end(self.pos);
-        if self.b[self.pos..line_end].iter().any(|&c| !is_blank(c)) {
+        let mut line_end = self.pos;
+        while self.byte_at(line_end).is_some_and(is_blank) {
+            line_end += 1;
+        }
+        if self.byte_at(line_end).is_some_and(|c| !is_break(c)) {
             // A comment ends a plain scalar for good.
             return Ok(first);
         }

@@ -1,13 +1,13 @@
 //! Byte scans the parser runs on every line, tuned for short lines.
 //!
-//! Each edit parses the whole file, so these loops are its hottest code. Tokens sit a few
-//! bytes from where a scan starts, where a plain loop beats `memchr`'s setup; the plain loop
-//! gives way to `memchr` after [`NEAR`] bytes so that long lines stay linear.
+//! Each edit parses the whole file, so these loops are its hottest code.
 
-/// How far a scan looks byte by byte before handing over to `memchr`.
+/// How far [`line_start`] looks byte by byte before handing over to `memrchr`.
 const NEAR: usize = 32;
 
-/// The start of the line holding `at`.
+/// The start of the line holding `at`. Tokens sit a few columns into their line, where a
+/// plain loop beats `memrchr`'s setup; it gives way after [`NEAR`] bytes so that long lines
+/// stay linear.
 pub(super) fn line_start(b: &[u8], at: usize) -> usize {
     let at = at.min(b.len());
     let near = at.saturating_sub(NEAR);
@@ -21,20 +21,11 @@ pub(super) fn line_start(b: &[u8], at: usize) -> usize {
     memchr::memrchr(b'\n', &b[..i]).map_or(0, |found| found + 1)
 }
 
-/// The first line break (`\n` or `\r`) at or after `from`, or the end of the input.
+/// The first line break (`\n` or `\r`) at or after `from`, or the end of the input. Most
+/// callers skip a comment, which is long enough for `memchr2` to pay.
 pub(super) fn line_end(b: &[u8], from: usize) -> usize {
-    let near = b.len().min(from.saturating_add(NEAR));
-    let mut i = from;
-    while i < near {
-        if matches!(b[i], b'\n' | b'\r') {
-            return i;
-        }
-        i += 1;
-    }
-    if i >= b.len() {
-        return b.len();
-    }
-    memchr::memchr2(b'\n', b'\r', &b[i..]).map_or(b.len(), |found| i + found)
+    let from = from.min(b.len());
+    memchr::memchr2(b'\n', b'\r', &b[from..]).map_or(b.len(), |found| from + found)
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;

@@ -101,9 +101,12 @@ fn owners<'d>(src: &str, root: Node<'d>, replaced: &Replaced) -> Vec<Owner<'d>> 
     loop {
         match node.kind() {
             Kind::Mapping(mapping) if !mapping.flow => {
-                let Some(entry) = mapping.entries().find(|e| {
+                let candidate = last_before(mapping.len(), start, |i| {
+                    mapping.get(i).map_or(usize::MAX, |e| e.key.span.end)
+                });
+                let Some(entry) = candidate.and_then(|i| mapping.get(i)).filter(|e| {
                     let entry_end = e.value.span.end.max(e.key.span.end);
-                    e.key.span.end < start && end <= end_of_trailing_comments(src, entry_end)
+                    end <= end_of_trailing_comments(src, entry_end)
                 }) else {
                     return found;
                 };
@@ -119,14 +122,18 @@ fn owners<'d>(src: &str, root: Node<'d>, replaced: &Replaced) -> Vec<Owner<'d>> 
                 node = entry.value;
             }
             Kind::Sequence(sequence) if !sequence.flow => {
-                let Some((index, item, dash)) =
-                    sequence.items().enumerate().find_map(|(index, item)| {
-                        let dash = item.dash?;
-                        let item_end = item.node.span.end.max(dash + 1);
-                        let region_end = end_of_trailing_comments(src, item_end);
-                        (dash < start && end <= region_end).then_some((index, item, dash))
-                    })
-                else {
+                let candidate = last_before(sequence.len(), start, |i| {
+                    sequence
+                        .get(i)
+                        .and_then(|item| item.dash)
+                        .unwrap_or(usize::MAX)
+                });
+                let Some((index, item, dash)) = candidate.and_then(|index| {
+                    let item = sequence.get(index)?;
+                    let dash = item.dash?;
+                    let item_end = item.node.span.end.max(dash + 1);
+                    (end <= end_of_trailing_comments(src, item_end)).then_some((index, item, dash))
+                }) else {
                     return found;
                 };
                 path.push(index.to_string());
@@ -143,6 +150,22 @@ fn owners<'d>(src: &str, root: Node<'d>, replaced: &Replaced) -> Vec<Owner<'d>> 
             _ => return found,
         }
     }
+}
+
+/// The last of `len` members of a block collection that starts (`start_of`) before `at`.
+/// Members are in file order, each on its own line, so only that one can hold a change that
+/// starts at `at`: the lines of any earlier one end before the next member's line.
+fn last_before(len: usize, at: usize, start_of: impl Fn(usize) -> usize) -> Option<usize> {
+    let (mut low, mut high) = (0, len);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if start_of(middle) < at {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    low.checked_sub(1)
 }
 
 /// Whether `op` changes only the value at `path` or what lies under it, so the entry at
