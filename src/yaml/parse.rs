@@ -6,6 +6,8 @@
 //! guessed at. It works on bytes (every YAML indicator is ASCII), which keeps it fast enough to
 //! re-parse a file after every edit.
 
+use std::cell::Cell;
+
 use super::error::SyntaxError;
 use super::scalar::{fold_block_scalar, unescape_double, unquote_single};
 use super::scan;
@@ -39,6 +41,7 @@ pub fn parse(src: &str) -> Result<Document<'_>, SyntaxError> {
         pending: Vec::with_capacity(64),
         cooked: Vec::new(),
         props: Vec::new(),
+        line: Cell::new((0, 0)),
     };
     let root = match parser.document()? {
         Some(root) => {
@@ -74,6 +77,8 @@ struct Parser<'a> {
     pending: Vec<NodeData>,
     cooked: Vec<String>,
     props: Vec<Props>,
+    /// The last line start found, and a position up to which that line has no break.
+    line: Cell<(usize, usize)>,
 }
 
 fn is_blank(c: u8) -> bool {
@@ -147,7 +152,20 @@ impl<'a> Parser<'a> {
     }
 
     fn line_start(&self, at: usize) -> usize {
-        scan::line_start(self.b, at)
+        // The parser mostly asks about positions at or after its last question, so the last
+        // answer is extended forward over the new bytes instead of scanning back each time.
+        let (start, known) = self.line.get();
+        if start <= at && at <= self.b.len() {
+            if at <= known {
+                return start;
+            }
+            let start = scan::last_newline(self.b, known, at).map_or(start, |i| i + 1);
+            self.line.set((start, at));
+            return start;
+        }
+        let start = scan::line_start(self.b, at);
+        self.line.set((start, at));
+        start
     }
 
     fn column(&self, at: usize) -> usize {
@@ -186,12 +204,15 @@ impl<'a> Parser<'a> {
     fn skip_to_token(&mut self) -> Result<(), SyntaxError> {
         loop {
             let blanks_from = self.pos;
-            self.skip_blanks();
+            let mut tab = false;
+            while let Some(c) = self.peek().filter(|&c| is_blank(c)) {
+                tab |= c == b'\t';
+                self.pos += 1;
+            }
             match self.peek() {
                 Some(b'#') => self.pos = self.line_end(self.pos),
                 Some(c) if is_break(c) => self.skip_line_break(),
                 Some(_) => {
-                    let tab = self.b[blanks_from..self.pos].contains(&b'\t');
                     if tab
                         && self.b[self.line_start(blanks_from)..blanks_from]
                             .iter()
@@ -476,11 +497,16 @@ impl<'a> Parser<'a> {
         value: NodeData,
     ) -> Result<(), SyntaxError> {
         let text = self.text(&key);
-        if let Some(first) = self.pending[base..]
-            .iter()
-            .step_by(2)
-            .find(|earlier| self.text(earlier) == text)
-        {
+        let mut earlier = base;
+        let mut first = None;
+        while let Some(candidate) = self.pending.get(earlier) {
+            if self.text(candidate) == text {
+                first = Some(*candidate);
+                break;
+            }
+            earlier += 2;
+        }
+        if let Some(first) = first {
             let (line, _) = super::error::line_col(self.src, first.start());
             return Err(self.error(
                 key.start(),

@@ -21,6 +21,15 @@ pub(super) fn line_start(b: &[u8], at: usize) -> usize {
     memchr::memrchr(b'\n', &b[..i]).map_or(0, |found| found + 1)
 }
 
+/// The last `\n` in `b[from..to]`.
+pub(super) fn last_newline(b: &[u8], from: usize, to: usize) -> Option<usize> {
+    let bytes = b.get(from..to)?;
+    if bytes.len() > NEAR {
+        return memchr::memrchr(b'\n', bytes).map(|i| from + i);
+    }
+    bytes.iter().rposition(|&c| c == b'\n').map(|i| from + i)
+}
+
 /// The first line break (`\n` or `\r`) at or after `from`, or the end of the input. Most
 /// callers skip a comment, which is long enough for `memchr2` to pay.
 pub(super) fn line_end(b: &[u8], from: usize) -> usize {
