@@ -309,7 +309,6 @@ impl<'a> Parser<'a> {
             }
         }
         let start = self.pos;
-        let indent = self.column(start);
         let c = self
             .peek()
             .ok_or_else(|| self.error(start, "unexpected end of file"))?;
@@ -321,6 +320,8 @@ impl<'a> Parser<'a> {
                         "a block sequence cannot start on the same line as its key; move `- ` to the next line",
                     ));
                 }
+                // The column matters only for a block collection; most nodes are plain values.
+                let indent = self.column(start);
                 self.block_sequence(indent, depth)?
             }
             b'?' if self.is_separator_at(start + 1) => {
@@ -356,6 +357,7 @@ impl<'a> Parser<'a> {
                             self.error(token, "anchors and tags on mapping keys are not supported")
                         );
                     }
+                    let indent = self.column(start);
                     return self.block_mapping(indent, first, depth);
                 }
                 self.pos = after_scalar;

@@ -21,13 +21,18 @@ pub(super) fn line_start(b: &[u8], at: usize) -> usize {
     memchr::memrchr(b'\n', &b[..i]).map_or(0, |found| found + 1)
 }
 
-/// The last `\n` in `b[from..to]`.
+/// The last `\n` in `b[from..to]`, looked for backwards from `to` like [`line_start`].
 pub(super) fn last_newline(b: &[u8], from: usize, to: usize) -> Option<usize> {
-    let bytes = b.get(from..to)?;
-    if bytes.len() > NEAR {
-        return memchr::memrchr(b'\n', bytes).map(|i| from + i);
+    let to = to.min(b.len());
+    let near = to.saturating_sub(NEAR).max(from);
+    let mut i = to;
+    while i > near {
+        if b[i - 1] == b'\n' {
+            return Some(i - 1);
+        }
+        i -= 1;
     }
-    bytes.iter().rposition(|&c| c == b'\n').map(|i| from + i)
+    memchr::memrchr(b'\n', b.get(from..i)?).map(|found| from + found)
 }
 
 /// The first line break (`\n` or `\r`) at or after `from`, or the end of the input. Most
@@ -107,6 +112,10 @@ mod tests {
                 .rposition(|&c| c == b'\n')
                 .map_or(0, |i| i + 1);
             assert_eq!(line_start(b, from), start, "from {from}");
+            for floor in [0, from / 2, from.saturating_sub(3), from] {
+                let last = b[floor..from].iter().rposition(|&c| c == b'\n');
+                assert_eq!(last_newline(b, floor, from), last.map(|i| floor + i));
+            }
         }
     }
 }
