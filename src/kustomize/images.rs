@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 use super::spec::{Field, ImageSpec};
-use crate::yaml::{self, Document, EditError, Item, Node, SyntaxError, ValueKind, line_col};
+use crate::yaml::{self, Document, EditError, Node, Sequence, SyntaxError, ValueKind, line_col};
 
 #[derive(Debug, Error)]
 pub enum KustomizeError {
@@ -102,7 +102,7 @@ impl<'a> Kustomization<'a> {
         Ok(kustomization)
     }
 
-    fn shape_error(&self, node: Option<&Node>, message: String) -> KustomizeError {
+    fn shape_error(&self, node: Option<Node>, message: String) -> KustomizeError {
         let (line, column) = line_col(self.src, node.map_or(0, |n| n.span.start));
         KustomizeError::Shape {
             line,
@@ -111,25 +111,21 @@ impl<'a> Kustomization<'a> {
         }
     }
 
-    fn images_node(&self) -> Option<&Node<'a>> {
-        let root = self.doc.root.as_ref()?.as_mapping()?;
-        root.entries
-            .iter()
+    fn images_node(&self) -> Option<Node<'_>> {
+        let root = self.doc.root()?.as_mapping()?;
+        root.entries()
             .find(|e| e.key_str() == "images")
-            .map(|e| &e.value)
+            .map(|e| e.value)
     }
 
-    /// The nodes of the `images:` entries (empty when there is no list).
-    fn image_nodes(&self) -> &[Item<'a>] {
-        self.images_node()
-            .and_then(Node::as_sequence)
-            .map(|s| s.items.as_slice())
-            .unwrap_or_default()
+    /// The `images:` list, `None` when there is none.
+    fn image_list(&self) -> Option<Sequence<'_>> {
+        self.images_node().as_ref().and_then(Node::as_sequence)
     }
 
     fn check_shape(&self) -> Result<(), KustomizeError> {
-        let root = self.doc.root.as_ref();
-        if root.and_then(Node::as_mapping).is_none() {
+        let root = self.doc.root();
+        if root.as_ref().and_then(Node::as_mapping).is_none() {
             return Err(self.shape_error(
                 root,
                 "a kustomization must be a mapping of keys such as `resources:` and `images:`"
@@ -152,23 +148,33 @@ impl<'a> Kustomization<'a> {
                 ));
             }
         }
-        let nodes = self.image_nodes();
-        let mut names: Vec<(&str, usize)> = Vec::with_capacity(nodes.len());
-        for (index, item) in nodes.iter().enumerate() {
-            let node = Some(&item.node);
-            let field = |key: &str| {
-                item.node.as_mapping().and_then(|m| {
-                    m.entries
-                        .iter()
-                        .find(|e| e.key_str() == key)
-                        .map(|e| yaml::value_kind(&e.value))
-                })
-            };
-            let Some(ValueKind::String(name)) = field("name") else {
+        let Some(list) = self.image_list() else {
+            return Ok(());
+        };
+        let mut names: Vec<(&str, usize)> = Vec::with_capacity(list.len());
+        for (index, item) in list.items().enumerate() {
+            let node = Some(item.node);
+            // One pass over the entry's keys (the parser has refused repeated keys): this runs
+            // for every entry on every edit.
+            let mut fields = [None; 4];
+            for entry in item.node.as_mapping().into_iter().flat_map(|m| m.entries()) {
+                let slot = match entry.key_str() {
+                    "name" => 0,
+                    "newName" => 1,
+                    "newTag" => 2,
+                    "digest" => 3,
+                    _ => continue,
+                };
+                fields[slot] = Some(yaml::value_kind(entry.value));
+            }
+            let Some(ValueKind::String(name)) = fields[0] else {
                 return Err(self.shape_error(node, format!("images[{index}] needs a `name:` that is a string, the image name used in the resources")));
             };
-            for key in ["newName", "newTag", "digest"] {
-                match field(key) {
+            for (key, field) in ["newName", "newTag", "digest"]
+                .into_iter()
+                .zip(&fields[1..])
+            {
+                match field {
                     None | Some(ValueKind::String(_) | ValueKind::Number) => {}
                     Some(ValueKind::Alias) => {
                         return Err(self.shape_error(node, format!("images[{index}].{key} is an alias; write the value out so Ferry can edit it")));
@@ -185,8 +191,12 @@ impl<'a> Kustomization<'a> {
         names.sort_unstable();
         if let Some(pair) = names.windows(2).find(|pair| pair[0].0 == pair[1].0) {
             let (name, first, second) = (pair[0].0, pair[0].1, pair[1].1);
-            let (line, _) = line_col(self.src, nodes[first].node.span.start);
-            return Err(self.shape_error(Some(&nodes[second].node), format!("images has a second entry named `{name}` (the first is on line {line}); remove one of them")));
+            let (Some(first), second) = (list.get(first), list.get(second).map(|item| item.node))
+            else {
+                return Ok(());
+            };
+            let (line, _) = line_col(self.src, first.node.span.start);
+            return Err(self.shape_error(second, format!("images has a second entry named `{name}` (the first is on line {line}); remove one of them")));
         }
         Ok(())
     }
@@ -201,10 +211,13 @@ impl<'a> Kustomization<'a> {
 
     /// The position of the entry named `name`, if there is one.
     fn entry_named(&self, name: &str) -> Option<usize> {
-        self.image_nodes().iter().position(|item| {
+        self.image_list()?.items().position(|item| {
             item.node.as_mapping().is_some_and(|m| {
-                m.entries.iter().any(|e| {
-                    e.key_str() == "name" && yaml::value_kind(&e.value) == ValueKind::String(name)
+                m.entries().any(|e| {
+                    // The text first: it tells most entries apart without resolving the value.
+                    e.key_str() == "name"
+                        && e.value.scalar().is_some_and(|s| s.value == name)
+                        && yaml::value_kind(e.value) == ValueKind::String(name)
                 })
             })
         })
@@ -243,9 +256,13 @@ impl<'a> Kustomization<'a> {
             // the other entries stand as nulls in the model it is planned on. The writer checks
             // the result against the entry's own model, or re-reads the whole file.
             Some(index) => {
-                let nodes = self.image_nodes();
-                let mut sparse = vec![Value::Null; nodes.len()];
-                sparse[index] = yaml::node_model(self.src, &nodes[index].node)?;
+                let list = self.image_list();
+                let mut sparse = vec![Value::Null; list.map_or(0, |list| list.len())];
+                if let (Some(slot), Some(item)) =
+                    (sparse.get_mut(index), list.and_then(|list| list.get(index)))
+                {
+                    *slot = yaml::node_model(self.src, item.node)?;
+                }
                 Some(Value::Array(sparse))
             }
             None => self.images_model()?,

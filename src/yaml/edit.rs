@@ -9,7 +9,7 @@ use super::emit::{self, LazyStyle, Style};
 use super::error::SyntaxError;
 use super::model::to_model;
 use super::parse::parse;
-use super::tree::{Document, Kind, Node, Scalar};
+use super::tree::{Document, Entry, Kind, Node};
 use super::verify::{Replaced, holds_locally};
 
 #[derive(Debug, Error)]
@@ -96,10 +96,7 @@ pub fn apply_patch_under(
         PatchOperation::Copy(copy) => under_key(&copy.path) && under_key(&copy.from),
         op => under_key(op.path()),
     });
-    let root_is_mapping = doc
-        .root
-        .as_ref()
-        .is_some_and(|root| root.as_mapping().is_some());
+    let root_is_mapping = doc.root().is_some_and(|root| root.as_mapping().is_some());
     if !all_under || !root_is_mapping {
         let before = to_model(src, &doc)?;
         return apply_patch_parsed(src, doc, before, ops);
@@ -400,18 +397,18 @@ enum Slot<'d> {
     Root,
     /// A value of a mapping entry.
     Value {
-        mapping: &'d Node<'d>,
+        mapping: Node<'d>,
         index: usize,
     },
     /// An item of a sequence.
     Item {
-        sequence: &'d Node<'d>,
+        sequence: Node<'d>,
         index: usize,
     },
 }
 
 struct Located<'d> {
-    node: &'d Node<'d>,
+    node: Node<'d>,
     slot: Slot<'d>,
 }
 
@@ -428,7 +425,7 @@ fn locate<'d>(
     doc: &'d Document<'d>,
     path: &[String],
 ) -> Result<Located<'d>, EditError> {
-    let Some(root) = &doc.root else {
+    let Some(root) = doc.root() else {
         return Err(EditError::Verification {
             detail: format!("path `/{}` in an empty document", path.join("/")),
         });
@@ -439,12 +436,15 @@ fn locate<'d>(
     };
     for token in path {
         let node = located.node;
-        located = match &node.kind {
+        located = match node.kind() {
             Kind::Mapping(mapping) => {
-                let index = mapping.entries.iter().position(|e| e.key_str() == token);
-                let index = index.ok_or_else(|| missing(path))?;
+                let (index, entry) = mapping
+                    .entries()
+                    .enumerate()
+                    .find(|(_, e)| e.key_str() == token)
+                    .ok_or_else(|| missing(path))?;
                 Located {
-                    node: &mapping.entries[index].value,
+                    node: entry.value,
                     slot: Slot::Value {
                         mapping: node,
                         index,
@@ -452,13 +452,12 @@ fn locate<'d>(
                 }
             }
             Kind::Sequence(sequence) => {
-                let index = token
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|&i| i < sequence.items.len());
-                let index = index.ok_or_else(|| missing(path))?;
+                let index = token.parse::<usize>().ok();
+                let (index, item) = index
+                    .and_then(|i| Some((i, sequence.get(i)?)))
+                    .ok_or_else(|| missing(path))?;
                 Located {
-                    node: &sequence.items[index].node,
+                    node: item.node,
                     slot: Slot::Item {
                         sequence: node,
                         index,
@@ -521,21 +520,18 @@ fn after_break(text: &str, at: usize) -> usize {
 }
 
 /// Offset just past the `:` that follows a block mapping key.
-fn colon_end(text: &str, key: &Node) -> usize {
+fn colon_end(text: &str, key: Node) -> usize {
     let rest = &text[key.span.end..];
     let skipped = rest.len() - rest.trim_start_matches([' ', '\t']).len();
     key.span.end + skipped + 1
 }
 
-fn entry_end(entry: &super::tree::Entry) -> usize {
+fn entry_end(entry: Entry) -> usize {
     entry.value.span.end.max(entry.key.span.end)
 }
 
-fn scalar_style(node: &Node) -> Option<super::tree::ScalarStyle> {
-    match &node.kind {
-        Kind::Scalar(Scalar { style, .. }) => Some(*style),
-        _ => None,
-    }
+fn scalar_style(node: Node) -> Option<super::tree::ScalarStyle> {
+    node.scalar().map(|scalar| scalar.style)
 }
 
 fn is_inline_value(value: &Value) -> bool {
@@ -546,9 +542,8 @@ fn is_inline_value(value: &Value) -> bool {
     }
 }
 
-fn is_flow(node: &Node) -> bool {
-    matches!(&node.kind, Kind::Mapping(m) if m.flow)
-        || matches!(&node.kind, Kind::Sequence(s) if s.flow)
+fn is_flow(node: Node) -> bool {
+    node.is_flow_collection()
 }
 
 fn replace(
@@ -577,7 +572,7 @@ fn replace(
             root_text(value, style.get()),
         ),
         Slot::Value { mapping, .. } if is_flow(mapping) => {
-            if matches!(node.kind, Kind::Empty) {
+            if node.is_empty() {
                 let has_colon = text[..node.span.start].ends_with(':');
                 let text = format!("{}{}", if has_colon { " " } else { ": " }, flow_text(true));
                 splice(node.span.start, node.span.end, text)
@@ -586,12 +581,12 @@ fn replace(
             }
         }
         Slot::Value { mapping, index } => {
-            let Some(entry) = mapping.as_mapping().and_then(|m| m.entries.get(index)) else {
+            let Some(entry) = mapping.as_mapping().and_then(|m| m.get(index)) else {
                 return Err(missing(path));
             };
-            let colon = colon_end(text, &entry.key);
+            let colon = colon_end(text, entry.key);
             if is_inline_value(value) || is_flow(node) {
-                match node.kind {
+                match node.kind() {
                     Kind::Empty => splice(
                         node.span.start,
                         node.span.end,
@@ -617,7 +612,7 @@ fn replace(
         Slot::Item { sequence, index } => {
             let Some(dash) = sequence
                 .as_sequence()
-                .and_then(|s| s.items.get(index))
+                .and_then(|s| s.get(index))
                 .and_then(|i| i.dash)
             else {
                 return Err(missing(path));
@@ -628,7 +623,7 @@ fn replace(
                     node.span.end,
                     emit::after_dash(value, column(text, dash), style.get()),
                 )
-            } else if matches!(node.kind, Kind::Empty) || node.is_block_collection() {
+            } else if node.is_empty() || node.is_block_collection() {
                 splice(dash + 1, node.span.end, format!(" {}", flow_text(false)))
             } else {
                 splice(node.span.start, node.span.end, flow_text(false))
@@ -684,20 +679,20 @@ fn add(
     };
     let Located { node: parent, slot } = locate(text, doc, parent_path)?;
     let nl = style.get().newline;
-    match &parent.kind {
+    match parent.kind() {
         Kind::Mapping(mapping) if mapping.flow => {
             let entry = format!(
                 "{}: {}",
                 emit::scalar(&Value::String(last.clone()), true, style.get().quote, None),
                 emit::scalar(value, true, style.get().quote, None)
             );
-            Ok(match mapping.entries.last() {
+            Ok(match mapping.last() {
                 Some(previous) => insert(entry_end(previous), format!(", {entry}")),
                 None => insert(parent.span.start + 1, entry),
             })
         }
         Kind::Mapping(mapping) => {
-            let Some(previous) = mapping.entries.last() else {
+            let Some(previous) = mapping.last() else {
                 return Err(missing(path));
             };
             let key_column = column(text, parent.span.start);
@@ -712,13 +707,13 @@ fn add(
         }
         Kind::Sequence(sequence) => {
             let index = if last == "-" {
-                sequence.items.len()
+                sequence.len()
             } else {
                 last.parse::<usize>().map_err(|_| missing(path))?
             };
             let item_text = |flow: bool| emit::scalar(value, flow, style.get().quote, None);
             if sequence.flow {
-                return Ok(match (sequence.items.get(index), sequence.items.last()) {
+                return Ok(match (sequence.get(index), sequence.last()) {
                     (Some(before), _) => {
                         insert(before.node.span.start, format!("{}, ", item_text(true)))
                     }
@@ -730,7 +725,7 @@ fn add(
             }
             let dash_column = column(text, parent.span.start);
             let item = format!("-{}", emit::after_dash(value, dash_column, style.get()));
-            match (sequence.items.get(index), sequence.items.last()) {
+            match (sequence.get(index), sequence.last()) {
                 (Some(before), _) => {
                     let dash = before.dash.unwrap_or(before.node.span.start);
                     Ok(insert(
@@ -801,16 +796,14 @@ fn remove(
         text: String::new(),
     };
     let starts_line = |at: usize| text[line_start(text, at)..at].bytes().all(|c| c == b' ');
-    match &parent.kind {
+    match parent.kind() {
         Kind::Mapping(mapping) => {
-            let index = mapping
-                .entries
-                .iter()
-                .position(|e| e.key_str() == last)
+            let (index, entry) = mapping
+                .entries()
+                .enumerate()
+                .find(|(_, e)| e.key_str() == last)
                 .ok_or_else(|| missing(path))?;
-            let entries = &mapping.entries;
-            let entry = &entries[index];
-            if entries.len() == 1 {
+            if mapping.len() == 1 {
                 return if mapping.flow {
                     Ok(cut(entry.key.span.start, entry_end(entry)))
                 } else {
@@ -823,24 +816,25 @@ fn remove(
                     )
                 };
             }
-            let next = entries.get(index + 1);
+            let next = mapping.get(index + 1);
             if !mapping.flow && starts_line(entry.key.span.start) {
                 return Ok(delete_lines(text, entry.key.span.start, entry_end(entry)));
             }
-            Ok(match next {
-                Some(next) => cut(entry.key.span.start, next.key.span.start),
-                None => cut(entry_end(&entries[index - 1]), entry_end(entry)),
-            })
+            Ok(
+                match (next, index.checked_sub(1).and_then(|i| mapping.get(i))) {
+                    (Some(next), _) => cut(entry.key.span.start, next.key.span.start),
+                    (None, Some(previous)) => cut(entry_end(previous), entry_end(entry)),
+                    (None, None) => return Err(missing(path)),
+                },
+            )
         }
         Kind::Sequence(sequence) => {
-            let index = last
+            let (index, item) = last
                 .parse::<usize>()
                 .ok()
-                .filter(|&i| i < sequence.items.len())
+                .and_then(|i| Some((i, sequence.get(i)?)))
                 .ok_or_else(|| missing(path))?;
-            let items = &sequence.items;
-            let item = &items[index];
-            if items.len() == 1 {
+            if sequence.len() == 1 {
                 return if sequence.flow {
                     Ok(cut(item.node.span.start, item.node.span.end))
                 } else {
@@ -852,10 +846,13 @@ fn remove(
             if !sequence.flow && starts_line(start) {
                 return Ok(delete_lines(text, start, end));
             }
-            Ok(match items.get(index + 1) {
+            Ok(match sequence.get(index + 1) {
                 Some(next) => cut(start, next.dash.unwrap_or(next.node.span.start)),
                 None => {
-                    let previous = &items[index - 1];
+                    let previous = index
+                        .checked_sub(1)
+                        .and_then(|i| sequence.get(i))
+                        .ok_or_else(|| missing(path))?;
                     cut(
                         previous
                             .node

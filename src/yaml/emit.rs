@@ -31,7 +31,7 @@ impl Style {
     /// Reads the style off the first examples the document has of each construct.
     pub fn detect(doc: &Document, src: &str) -> Self {
         let mut found = Found::default();
-        if let Some(root) = &doc.root {
+        if let Some(root) = doc.root() {
             found.visit(root, src);
         }
         Self::from_found(&found, doc.newline)
@@ -95,12 +95,12 @@ impl Found {
             && self.quote.is_some()
     }
 
-    fn visit(&mut self, node: &Node, src: &str) {
+    fn visit(&mut self, node: Node, src: &str) {
         if self.done() {
             return;
         }
         let column = |at: usize| at - src[..at].rfind('\n').map_or(0, |i| i + 1);
-        match &node.kind {
+        match node.kind() {
             Kind::Scalar(scalar) => match scalar.style {
                 ScalarStyle::SingleQuoted => {
                     self.quote.get_or_insert(Quote::Single);
@@ -111,7 +111,7 @@ impl Found {
                 _ => {}
             },
             Kind::Mapping(mapping) => {
-                for entry in &mapping.entries {
+                for entry in mapping.entries() {
                     if !mapping.flow && entry.value.is_block_collection() {
                         let delta = column(entry.value.span.start)
                             .saturating_sub(column(entry.key.span.start));
@@ -124,12 +124,12 @@ impl Found {
                             *slot = Some(delta);
                         }
                     }
-                    self.visit(&entry.key, src);
-                    self.visit(&entry.value, src);
+                    self.visit(entry.key, src);
+                    self.visit(entry.value, src);
                 }
             }
             Kind::Sequence(sequence) => {
-                for item in &sequence.items {
+                for item in sequence.items() {
                     if let (Some(dash), Some(_)) = (item.dash, item.node.as_mapping())
                         && item.node.is_block_collection()
                         && self.item_offset.is_none()
@@ -137,7 +137,7 @@ impl Found {
                     {
                         self.item_offset = Some(item.node.span.start - dash);
                     }
-                    self.visit(&item.node, src);
+                    self.visit(item.node, src);
                 }
             }
             Kind::Empty | Kind::Alias(_) => {}

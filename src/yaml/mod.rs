@@ -11,6 +11,7 @@ mod error;
 mod model;
 mod parse;
 mod scalar;
+mod scan;
 mod tree;
 mod verify;
 

@@ -14,44 +14,43 @@ const SPECIAL_FLOAT_PREFIX: &str = "\u{0}float:";
 /// Builds the model of a parsed document (YAML 1.2 core schema for plain scalars).
 pub fn to_model(src: &str, doc: &Document) -> Result<Value, SyntaxError> {
     let mut anchors = HashMap::new();
-    match &doc.root {
+    match doc.root() {
         Some(root) => node_value(src, root, &mut anchors),
         None => Ok(Value::Null),
     }
 }
 
 /// The model of one node of a document that has no anchors or aliases.
-pub fn node_model(src: &str, node: &Node) -> Result<Value, SyntaxError> {
+pub fn node_model(src: &str, node: Node) -> Result<Value, SyntaxError> {
     node_value(src, node, &mut HashMap::new())
 }
 
 fn node_value(
     src: &str,
-    node: &Node,
+    node: Node,
     anchors: &mut HashMap<String, Value>,
 ) -> Result<Value, SyntaxError> {
-    let value = match &node.kind {
+    let value = match node.kind() {
         Kind::Empty => Value::Null,
         Kind::Scalar(scalar) => {
             if scalar.style == ScalarStyle::Plain && node.tag().is_none() {
-                resolve_plain(&scalar.value)
+                resolve_plain(scalar.value)
             } else {
-                Value::String(scalar.value.clone().into_owned())
+                Value::String(scalar.value.to_owned())
             }
         }
         Kind::Mapping(mapping) => {
-            let mut object = Map::new();
-            for entry in &mapping.entries {
-                let value = node_value(src, &entry.value, anchors)?;
+            let mut object = Map::with_capacity(mapping.len());
+            for entry in mapping.entries() {
+                let value = node_value(src, entry.value, anchors)?;
                 object.insert(entry.key_str().to_owned(), value);
             }
             Value::Object(object)
         }
         Kind::Sequence(sequence) => Value::Array(
             sequence
-                .items
-                .iter()
-                .map(|item| node_value(src, &item.node, anchors))
+                .items()
+                .map(|item| node_value(src, item.node, anchors))
                 .collect::<Result<_, _>>()?,
         ),
         Kind::Alias(name) => anchors.get(name).cloned().ok_or_else(|| {
@@ -71,25 +70,25 @@ fn node_value(
 /// Whether the document means exactly `expected`, checked without building its model (this
 /// runs after every edit). Documents with aliases take the slow path through [`to_model`].
 pub fn matches(src: &str, doc: &Document, expected: &Value) -> bool {
-    match &doc.root {
+    match doc.root() {
         None => expected.is_null(),
         Some(root) if has_alias(root) => to_model(src, doc).is_ok_and(|model| &model == expected),
         Some(root) => node_matches(root, expected),
     }
 }
 
-fn has_alias(node: &Node) -> bool {
-    match &node.kind {
+fn has_alias(node: Node) -> bool {
+    match node.kind() {
         Kind::Alias(_) => true,
-        Kind::Mapping(mapping) => mapping.entries.iter().any(|e| has_alias(&e.value)),
-        Kind::Sequence(sequence) => sequence.items.iter().any(|i| has_alias(&i.node)),
+        Kind::Mapping(mapping) => mapping.entries().any(|e| has_alias(e.value)),
+        Kind::Sequence(sequence) => sequence.items().any(|i| has_alias(i.node)),
         Kind::Empty | Kind::Scalar(_) => false,
     }
 }
 
 /// Whether `node` means `expected`; the node and what it contains must hold no alias.
-pub(super) fn node_matches(node: &Node, expected: &Value) -> bool {
-    match (&node.kind, expected) {
+pub(super) fn node_matches(node: Node, expected: &Value) -> bool {
+    match (node.kind(), expected) {
         (Kind::Empty, Value::Null) => true,
         (Kind::Scalar(scalar), _) => {
             let as_string = scalar.style != ScalarStyle::Plain || node.tag().is_some();
@@ -97,24 +96,23 @@ pub(super) fn node_matches(node: &Node, expected: &Value) -> bool {
                 Value::String(text) if as_string => *text == scalar.value,
                 _ if as_string => false,
                 // A plain scalar means its own text exactly when it resolves to no other type.
-                Value::String(text) => *text == scalar.value && plain_is_string(&scalar.value),
-                _ => resolve_plain(&scalar.value) == *expected,
+                Value::String(text) => *text == scalar.value && plain_is_string(scalar.value),
+                _ => resolve_plain(scalar.value) == *expected,
             }
         }
         (Kind::Mapping(mapping), Value::Object(map)) => {
-            mapping.entries.len() == map.len()
-                && mapping.entries.iter().all(|e| {
+            mapping.len() == map.len()
+                && mapping.entries().all(|e| {
                     map.get(e.key_str())
-                        .is_some_and(|v| node_matches(&e.value, v))
+                        .is_some_and(|v| node_matches(e.value, v))
                 })
         }
         (Kind::Sequence(sequence), Value::Array(items)) => {
-            sequence.items.len() == items.len()
+            sequence.len() == items.len()
                 && sequence
-                    .items
-                    .iter()
+                    .items()
                     .zip(items)
-                    .all(|(i, v)| node_matches(&i.node, v))
+                    .all(|(i, v)| node_matches(i.node, v))
         }
         _ => false,
     }
@@ -122,6 +120,14 @@ pub(super) fn node_matches(node: &Node, expected: &Value) -> bool {
 
 /// Whether a plain scalar is a string under the YAML 1.2 core schema (no allocation).
 fn plain_is_string(text: &str) -> bool {
+    // Nulls, booleans and numbers start with a sign, a digit, `.`, `~` or one of these
+    // letters, and none is longer than five bytes; most strings are told apart here.
+    if let Some(first) = text.bytes().next()
+        && first.is_ascii_alphabetic()
+        && (text.len() > 5 || !b"nNtTfF".contains(&first))
+    {
+        return true;
+    }
     let special = matches!(
         text,
         "" | "~"
@@ -159,14 +165,14 @@ pub enum ValueKind<'n> {
 }
 
 /// The kind of value `node` means (YAML 1.2 core schema for plain scalars).
-pub fn value_kind<'n>(node: &'n Node) -> ValueKind<'n> {
-    match &node.kind {
+pub fn value_kind<'n>(node: Node<'n>) -> ValueKind<'n> {
+    match node.kind() {
         Kind::Empty => ValueKind::Null,
         Kind::Mapping(_) => ValueKind::Mapping,
         Kind::Sequence(_) => ValueKind::Sequence,
         Kind::Alias(_) => ValueKind::Alias,
         Kind::Scalar(scalar) => {
-            let text = scalar.value.as_ref();
+            let text = scalar.value;
             if scalar.style != ScalarStyle::Plain || node.tag().is_some() || plain_is_string(text) {
                 return ValueKind::String(text);
             }

@@ -6,16 +6,22 @@
 //! guessed at. It works on bytes (every YAML indicator is ASCII), which keeps it fast enough to
 //! re-parse a file after every edit.
 
-use std::borrow::Cow;
+use std::cell::Cell;
 
 use super::error::SyntaxError;
 use super::scalar::{fold_block_scalar, unescape_double, unquote_single};
-use super::tree::{
-    Document, Entry, Item, Kind, Mapping, Node, Scalar, ScalarStyle, Sequence, Span,
-};
+use super::scan;
+use super::tree::{Document, NONE, NodeData, Props, RawKind, ScalarStyle, scalar_text};
 
 /// Parses one YAML document, keeping the byte span of every node.
 pub fn parse(src: &str) -> Result<Document<'_>, SyntaxError> {
+    if src.len() >= NONE as usize {
+        return Err(SyntaxError::at(
+            src,
+            0,
+            "the file is too large (4 GiB or more)",
+        ));
+    }
     let newline = if src
         .find('\n')
         .is_some_and(|i| i > 0 && src.as_bytes()[i - 1] == b'\r')
@@ -29,9 +35,26 @@ pub fn parse(src: &str) -> Result<Document<'_>, SyntaxError> {
         b: src.as_bytes(),
         pos: 0,
         has_anchors: false,
+        // Configuration files hold about one node per 16 bytes; reserving that up front saves
+        // the copies of a growing vector.
+        nodes: Vec::with_capacity(src.len() / 16 + 4),
+        pending: Vec::with_capacity(64),
+        cooked: Vec::new(),
+        props: Vec::new(),
+        line: Cell::new((0, 0)),
     };
-    let root = parser.document()?;
+    let root = match parser.document()? {
+        Some(root) => {
+            parser.nodes.push(root);
+            (parser.nodes.len() - 1) as u32
+        }
+        None => NONE,
+    };
     Ok(Document {
+        src,
+        nodes: parser.nodes,
+        cooked: parser.cooked,
+        props: parser.props,
         root,
         newline,
         has_anchors: parser.has_anchors,
@@ -47,17 +70,16 @@ struct Parser<'a> {
     b: &'a [u8],
     pos: usize,
     has_anchors: bool,
+    /// The tree: every finished collection's children, contiguous.
+    nodes: Vec<NodeData>,
+    /// Children of the collections being parsed, innermost last: a collection moves its own
+    /// into `nodes` when it ends, so that they stay contiguous there.
+    pending: Vec<NodeData>,
+    cooked: Vec<String>,
+    props: Vec<Props>,
+    /// The last line start found, and a position up to which that line has no break.
+    line: Cell<(usize, usize)>,
 }
-
-/// Bytes that may end a plain scalar in block context.
-const BLOCK_PLAIN_STOP: [bool; 256] = {
-    let mut table = [false; 256];
-    table[b'\n' as usize] = true;
-    table[b'\r' as usize] = true;
-    table[b':' as usize] = true;
-    table[b'#' as usize] = true;
-    table
-};
 
 fn is_blank(c: u8) -> bool {
     c == b' ' || c == b'\t'
@@ -76,6 +98,46 @@ impl<'a> Parser<'a> {
         SyntaxError::at(self.src, at, message)
     }
 
+    fn text(&self, node: &NodeData) -> &str {
+        scalar_text(self.src, &self.cooked, node)
+    }
+
+    /// A scalar node whose value differs from its source text.
+    fn cooked(&mut self, start: usize, end: usize, style: ScalarStyle, value: String) -> NodeData {
+        let mut node = NodeData::scalar(start, end, style);
+        node.first = self.cooked.len() as u32;
+        self.cooked.push(value);
+        node
+    }
+
+    fn set_props(&mut self, node: &mut NodeData, anchor: Option<String>, tag: Option<String>) {
+        if anchor.is_some() || tag.is_some() {
+            node.props = self.props.len() as u32;
+            self.props.push(Props { anchor, tag });
+        }
+    }
+
+    /// Moves the children pending since `base` into the tree and returns the collection.
+    fn finish(
+        &mut self,
+        base: usize,
+        start: usize,
+        end: usize,
+        kind: RawKind,
+        flow: bool,
+    ) -> NodeData {
+        let mut node = NodeData::collection(start, end, kind, flow);
+        let children = self.pending.len() - base;
+        node.first = self.nodes.len() as u32;
+        node.len = if kind == RawKind::Mapping {
+            children / 2
+        } else {
+            children
+        } as u32;
+        self.nodes.extend(self.pending.drain(base..));
+        node
+    }
+
     fn peek(&self) -> Option<u8> {
         self.b.get(self.pos).copied()
     }
@@ -90,7 +152,20 @@ impl<'a> Parser<'a> {
     }
 
     fn line_start(&self, at: usize) -> usize {
-        memchr::memrchr(b'\n', &self.b[..at]).map_or(0, |i| i + 1)
+        // The parser mostly asks about positions at or after its last question, so the last
+        // answer is extended forward over the new bytes instead of scanning back each time.
+        let (start, known) = self.line.get();
+        if start <= at && at <= self.b.len() {
+            if at <= known {
+                return start;
+            }
+            let start = scan::last_newline(self.b, known, at).map_or(start, |i| i + 1);
+            self.line.set((start, at));
+            return start;
+        }
+        let start = scan::line_start(self.b, at);
+        self.line.set((start, at));
+        start
     }
 
     fn column(&self, at: usize) -> usize {
@@ -98,7 +173,7 @@ impl<'a> Parser<'a> {
     }
 
     fn line_end(&self, from: usize) -> usize {
-        memchr::memchr2(b'\n', b'\r', &self.b[from..]).map_or(self.b.len(), |i| from + i)
+        scan::line_end(self.b, from)
     }
 
     fn at_document_marker(&self) -> bool {
@@ -129,12 +204,15 @@ impl<'a> Parser<'a> {
     fn skip_to_token(&mut self) -> Result<(), SyntaxError> {
         loop {
             let blanks_from = self.pos;
-            self.skip_blanks();
+            let mut tab = false;
+            while let Some(c) = self.peek().filter(|&c| is_blank(c)) {
+                tab |= c == b'\t';
+                self.pos += 1;
+            }
             match self.peek() {
                 Some(b'#') => self.pos = self.line_end(self.pos),
                 Some(c) if is_break(c) => self.skip_line_break(),
                 Some(_) => {
-                    let tab = self.b[blanks_from..self.pos].contains(&b'\t');
                     if tab
                         && self.b[self.line_start(blanks_from)..blanks_from]
                             .iter()
@@ -152,7 +230,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn document(&mut self) -> Result<Option<Node<'a>>, SyntaxError> {
+    fn document(&mut self) -> Result<Option<NodeData>, SyntaxError> {
         if self.src.starts_with('\u{feff}') {
             self.pos = 3;
         }
@@ -202,7 +280,7 @@ impl<'a> Parser<'a> {
         parent_indent: isize,
         block: bool,
         depth: usize,
-    ) -> Result<Node<'a>, SyntaxError> {
+    ) -> Result<NodeData, SyntaxError> {
         if depth > MAX_DEPTH {
             return Err(self.error(self.pos, "nesting is too deep"));
         }
@@ -224,14 +302,13 @@ impl<'a> Parser<'a> {
                     self.node(parent_indent, true, depth + 1)?
                 } else {
                     self.pos = after;
-                    Node::new(Span::empty_at(after), Kind::Empty)
+                    NodeData::empty(after)
                 };
-                node.set_props(anchor, tag);
+                self.set_props(&mut node, anchor, tag);
                 return Ok(node);
             }
         }
         let start = self.pos;
-        let indent = self.column(start);
         let c = self
             .peek()
             .ok_or_else(|| self.error(start, "unexpected end of file"))?;
@@ -243,6 +320,8 @@ impl<'a> Parser<'a> {
                         "a block sequence cannot start on the same line as its key; move `- ` to the next line",
                     ));
                 }
+                // The column matters only for a block collection; most nodes are plain values.
+                let indent = self.column(start);
                 self.block_sequence(indent, depth)?
             }
             b'?' if self.is_separator_at(start + 1) => {
@@ -278,13 +357,14 @@ impl<'a> Parser<'a> {
                             self.error(token, "anchors and tags on mapping keys are not supported")
                         );
                     }
+                    let indent = self.column(start);
                     return self.block_mapping(indent, first, depth);
                 }
                 self.pos = after_scalar;
                 self.scalar_continuation(first, parent_indent)?
             }
         };
-        node.set_props(anchor, tag);
+        self.set_props(&mut node, anchor, tag);
         Ok(node)
     }
 
@@ -329,6 +409,12 @@ impl<'a> Parser<'a> {
     }
 
     fn name_token(&mut self, start: usize, what: &str) -> Result<String, SyntaxError> {
+        let end = self.name_end(start, what)?;
+        Ok(self.src[start..end].to_owned())
+    }
+
+    /// Moves past the anchor or alias name at `start` and returns where it ends.
+    fn name_end(&mut self, start: usize, what: &str) -> Result<usize, SyntaxError> {
         let mut end = start;
         while self
             .byte_at(end)
@@ -346,24 +432,24 @@ impl<'a> Parser<'a> {
             ));
         }
         self.pos = end;
-        Ok(self.src[start..end].to_owned())
+        Ok(end)
     }
 
-    fn alias(&mut self) -> Result<Node<'a>, SyntaxError> {
+    fn alias(&mut self) -> Result<NodeData, SyntaxError> {
         self.has_anchors = true;
         let start = self.pos;
-        let name = self.name_token(start + 1, "alias")?;
-        Ok(Node::new(Span::new(start, self.pos), Kind::Alias(name)))
+        self.name_end(start + 1, "alias")?;
+        Ok(NodeData::alias(start, self.pos))
     }
 
     fn block_mapping(
         &mut self,
         indent: usize,
-        first_key: Node<'a>,
+        first_key: NodeData,
         depth: usize,
-    ) -> Result<Node<'a>, SyntaxError> {
-        let start = first_key.span.start;
-        let mut entries: Vec<Entry<'a>> = Vec::new();
+    ) -> Result<NodeData, SyntaxError> {
+        let start = first_key.start();
+        let base = self.pending.len();
         let mut key = first_key;
         let mut end;
         loop {
@@ -371,8 +457,8 @@ impl<'a> Parser<'a> {
             let colon_end = self.pos + 1;
             self.pos = colon_end;
             let value = self.mapping_value(indent, colon_end, depth)?;
-            end = value.span.end.max(colon_end);
-            self.push_entry(&mut entries, Entry { key, value })?;
+            end = value.end().max(colon_end);
+            self.push_entry(base, key, value)?;
             if !self.next_sibling_at(indent, "a key of this mapping starts")? {
                 break;
             }
@@ -384,13 +470,7 @@ impl<'a> Parser<'a> {
             }
             key = self.mapping_key()?;
         }
-        Ok(Node::new(
-            Span::new(start, end),
-            Kind::Mapping(Mapping {
-                flow: false,
-                entries,
-            }),
-        ))
+        Ok(self.finish(base, start, end, RawKind::Mapping, false))
     }
 
     /// Moves to the next token and says whether it continues the block collection at `indent`:
@@ -410,25 +490,40 @@ impl<'a> Parser<'a> {
         Ok(column == indent)
     }
 
+    /// Adds an entry to the mapping whose entries are pending since `base`, refusing a key it
+    /// already has.
     fn push_entry(
-        &self,
-        entries: &mut Vec<Entry<'a>>,
-        entry: Entry<'a>,
+        &mut self,
+        base: usize,
+        key: NodeData,
+        value: NodeData,
     ) -> Result<(), SyntaxError> {
-        let key = entry.key_str();
-        if let Some(first) = entries.iter().find(|e| e.key_str() == key) {
-            let (line, _) = super::error::line_col(self.src, first.key.span.start);
+        let text = self.text(&key);
+        let mut earlier = base;
+        let mut first = None;
+        while let Some(candidate) = self.pending.get(earlier) {
+            if self.text(candidate) == text {
+                first = Some(*candidate);
+                break;
+            }
+            earlier += 2;
+        }
+        if let Some(first) = first {
+            let (line, _) = super::error::line_col(self.src, first.start());
             return Err(self.error(
-                entry.key.span.start,
-                format!("duplicate key `{key}` (first defined on line {line}); remove one of them"),
+                key.start(),
+                format!(
+                    "duplicate key `{text}` (first defined on line {line}); remove one of them"
+                ),
             ));
         }
-        entries.push(entry);
+        self.pending.push(key);
+        self.pending.push(value);
         Ok(())
     }
 
     /// A key of a block mapping: a plain or quoted scalar on one line, followed by `:`.
-    fn mapping_key(&mut self) -> Result<Node<'a>, SyntaxError> {
+    fn mapping_key(&mut self) -> Result<NodeData, SyntaxError> {
         let start = self.pos;
         if matches!(self.peek(), Some(b'[' | b'{' | b'*' | b'&' | b'!'))
             || self.peek() == Some(b'?') && self.is_separator_at(start + 1)
@@ -452,7 +547,7 @@ impl<'a> Parser<'a> {
         key_indent: usize,
         colon_end: usize,
         depth: usize,
-    ) -> Result<Node<'a>, SyntaxError> {
+    ) -> Result<NodeData, SyntaxError> {
         self.skip_blanks();
         let at_line_end = self.peek().is_none_or(|c| c == b'#' || is_break(c));
         if !at_line_end {
@@ -462,7 +557,7 @@ impl<'a> Parser<'a> {
         self.skip_to_token()?;
         if self.peek().is_none() || self.at_document_marker() {
             self.pos = after;
-            return Ok(Node::new(Span::empty_at(colon_end), Kind::Empty));
+            return Ok(NodeData::empty(colon_end));
         }
         let column = self.column(self.pos);
         let compact_sequence =
@@ -471,20 +566,20 @@ impl<'a> Parser<'a> {
             self.node(key_indent as isize, true, depth + 1)
         } else {
             self.pos = after;
-            Ok(Node::new(Span::empty_at(colon_end), Kind::Empty))
+            Ok(NodeData::empty(colon_end))
         }
     }
 
-    fn block_sequence(&mut self, indent: usize, depth: usize) -> Result<Node<'a>, SyntaxError> {
+    fn block_sequence(&mut self, indent: usize, depth: usize) -> Result<NodeData, SyntaxError> {
         let start = self.pos;
-        let mut items = Vec::new();
+        let base = self.pending.len();
         let mut end;
         loop {
             let dash = self.pos;
             self.pos += 1;
             self.skip_blanks();
             let at_line_end = self.peek().is_none_or(|c| c == b'#' || is_break(c));
-            let node = if at_line_end {
+            let mut node = if at_line_end {
                 let after = self.pos;
                 self.skip_to_token()?;
                 if self.peek().is_some()
@@ -494,16 +589,14 @@ impl<'a> Parser<'a> {
                     self.node(indent as isize, true, depth + 1)?
                 } else {
                     self.pos = after;
-                    Node::new(Span::empty_at(dash + 1), Kind::Empty)
+                    NodeData::empty(dash + 1)
                 }
             } else {
                 self.node(indent as isize, true, depth + 1)?
             };
-            end = node.span.end.max(dash + 1);
-            items.push(Item {
-                dash: Some(dash),
-                node,
-            });
+            end = node.end().max(dash + 1);
+            node.dash = dash as u32;
+            self.pending.push(node);
             if !self.next_sibling_at(indent, "items of this sequence start with `- `")? {
                 break;
             }
@@ -513,15 +606,12 @@ impl<'a> Parser<'a> {
                 break;
             }
         }
-        Ok(Node::new(
-            Span::new(start, end),
-            Kind::Sequence(Sequence { flow: false, items }),
-        ))
+        Ok(self.finish(base, start, end, RawKind::Sequence, false))
     }
 
     /// Reads the part of a scalar on the current line: a quoted scalar whole (it may span
     /// lines), or a plain scalar up to a comment, `: `, or the line end.
-    fn scalar_first_line(&mut self, flow: bool) -> Result<Node<'a>, SyntaxError> {
+    fn scalar_first_line(&mut self, flow: bool) -> Result<NodeData, SyntaxError> {
         let start = self.pos;
         match self.peek() {
             Some(b'\'') => self.single_quoted(),
@@ -544,14 +634,7 @@ impl<'a> Parser<'a> {
                 }
                 let end = self.plain_line_end(start, flow);
                 self.pos = end;
-                let value = Cow::Borrowed(&self.src[start..end]);
-                Ok(Node::new(
-                    Span::new(start, end),
-                    Kind::Scalar(Scalar {
-                        value,
-                        style: ScalarStyle::Plain,
-                    }),
-                ))
+                Ok(NodeData::scalar(start, end, ScalarStyle::Plain))
             }
             None => Err(self.error(start, "unexpected end of file")),
         }
@@ -564,11 +647,11 @@ impl<'a> Parser<'a> {
             self.flow_plain_end(start, self.line_end(start))
         } else {
             // Outside flow collections only a line break, `: ` and ` #` end a plain scalar:
-            // one table lookup a byte finds the candidates.
+            // the scan finds the candidates.
             let mut at = start;
             loop {
+                at = scan::plain_stop(b, at);
                 match b.get(at) {
-                    Some(&c) if !BLOCK_PLAIN_STOP[usize::from(c)] => at += 1,
                     Some(b':') if !self.is_separator_at(at + 1) => at += 1,
                     Some(b'#') if at == start || !is_blank(b[at - 1]) => at += 1,
                     _ => break at,
@@ -598,26 +681,23 @@ impl<'a> Parser<'a> {
     /// Continues a plain scalar over following lines indented deeper than its parent.
     fn scalar_continuation(
         &mut self,
-        first: Node<'a>,
+        first: NodeData,
         parent_indent: isize,
-    ) -> Result<Node<'a>, SyntaxError> {
-        let Kind::Scalar(Scalar {
-            style: ScalarStyle::Plain,
-            ..
-        }) = &first.kind
-        else {
+    ) -> Result<NodeData, SyntaxError> {
+        if first.kind != RawKind::Scalar || first.style != ScalarStyle::Plain {
             return Ok(first);
-        };
-        let line_end = self.line_end(self.pos);
-        if self.b[self.pos..line_end].iter().any(|&c| !is_blank(c)) {
+        }
+        let mut line_end = self.pos;
+        while self.byte_at(line_end).is_some_and(is_blank) {
+            line_end += 1;
+        }
+        if self.byte_at(line_end).is_some_and(|c| !is_break(c)) {
             // A comment ends a plain scalar for good.
             return Ok(first);
         }
         let mut node = first;
-        let mut value = match &mut node.kind {
-            Kind::Scalar(scalar) => std::mem::take(&mut scalar.value).into_owned(),
-            _ => String::new(),
-        };
+        // Built only once a continuation line is found: most plain scalars have none.
+        let mut value: Option<String> = None;
         let mut at = line_end;
         loop {
             let mut empty_lines = 0;
@@ -660,27 +740,27 @@ impl<'a> Parser<'a> {
                     "this line continues a plain value but contains `: `; indent it as a mapping or quote the value",
                 ));
             }
+            let value = value.get_or_insert_with(|| self.text(&node).to_owned());
             if empty_lines == 0 {
                 value.push(' ');
             } else {
                 value.extend(std::iter::repeat_n('\n', empty_lines));
             }
             value.push_str(&self.src[content..end]);
-            node.span.end = end;
+            node.set_end(end);
             self.pos = end;
             at = self.line_end(end);
             if at != end && self.b[end..at].iter().any(|&c| !is_blank(c)) {
                 break;
             }
         }
-        node.kind = Kind::Scalar(Scalar {
-            value: Cow::Owned(value),
-            style: ScalarStyle::Plain,
-        });
-        Ok(node)
+        Ok(match value {
+            Some(value) => self.cooked(node.start(), node.end(), ScalarStyle::Plain, value),
+            None => node,
+        })
     }
 
-    fn single_quoted(&mut self) -> Result<Node<'a>, SyntaxError> {
+    fn single_quoted(&mut self) -> Result<NodeData, SyntaxError> {
         let start = self.pos;
         let mut at = start + 1;
         loop {
@@ -697,23 +777,18 @@ impl<'a> Parser<'a> {
             }
         }
         let raw = &self.src[start + 1..at];
-        // Only `''` and line breaks change the text; without them the value is the raw text.
-        let value = if raw.bytes().any(|c| c == b'\'' || is_break(c)) {
-            Cow::Owned(unquote_single(raw))
-        } else {
-            Cow::Borrowed(raw)
-        };
         self.pos = at + 1;
-        Ok(Node::new(
-            Span::new(start, at + 1),
-            Kind::Scalar(Scalar {
-                value,
-                style: ScalarStyle::SingleQuoted,
-            }),
-        ))
+        let style = ScalarStyle::SingleQuoted;
+        // Only `''` and line breaks change the text; without them the value is the raw text.
+        Ok(if raw.bytes().any(|c| c == b'\'' || is_break(c)) {
+            let value = unquote_single(raw);
+            self.cooked(start, at + 1, style, value)
+        } else {
+            NodeData::scalar(start, at + 1, style)
+        })
     }
 
-    fn double_quoted(&mut self) -> Result<Node<'a>, SyntaxError> {
+    fn double_quoted(&mut self) -> Result<NodeData, SyntaxError> {
         let start = self.pos;
         let mut at = start + 1;
         loop {
@@ -730,26 +805,20 @@ impl<'a> Parser<'a> {
             }
         }
         let raw = &self.src[start + 1..at];
+        let style = ScalarStyle::DoubleQuoted;
         // Only escapes and line breaks change the text; without them the value is the raw text.
-        let value = if raw.bytes().any(|c| c == b'\\' || is_break(c)) {
-            Cow::Owned(
-                unescape_double(raw)
-                    .map_err(|(offset, message)| self.error(start + 1 + offset, message))?,
-            )
+        let node = if raw.bytes().any(|c| c == b'\\' || is_break(c)) {
+            let value = unescape_double(raw)
+                .map_err(|(offset, message)| self.error(start + 1 + offset, message))?;
+            self.cooked(start, at + 1, style, value)
         } else {
-            Cow::Borrowed(raw)
+            NodeData::scalar(start, at + 1, style)
         };
         self.pos = at + 1;
-        Ok(Node::new(
-            Span::new(start, at + 1),
-            Kind::Scalar(Scalar {
-                value,
-                style: ScalarStyle::DoubleQuoted,
-            }),
-        ))
+        Ok(node)
     }
 
-    fn block_scalar(&mut self, parent_indent: isize) -> Result<Node<'a>, SyntaxError> {
+    fn block_scalar(&mut self, parent_indent: isize) -> Result<NodeData, SyntaxError> {
         let start = self.pos;
         let literal = self.b[start] == b'|';
         let mut at = start + 1;
@@ -839,13 +908,7 @@ impl<'a> Parser<'a> {
         } else {
             ScalarStyle::Folded
         };
-        Ok(Node::new(
-            Span::new(start, span_end),
-            Kind::Scalar(Scalar {
-                value: Cow::Owned(value),
-                style,
-            }),
-        ))
+        Ok(self.cooked(start, span_end, style, value))
     }
 
     fn skip_flow_space(&mut self) -> Result<(), SyntaxError> {
@@ -863,7 +926,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn flow_collection(&mut self, depth: usize) -> Result<Node<'a>, SyntaxError> {
+    fn flow_collection(&mut self, depth: usize) -> Result<NodeData, SyntaxError> {
         if depth > MAX_DEPTH {
             return Err(self.error(self.pos, "nesting is too deep"));
         }
@@ -871,8 +934,7 @@ impl<'a> Parser<'a> {
         let is_mapping = self.b[start] == b'{';
         let close = if is_mapping { b'}' } else { b']' };
         self.pos += 1;
-        let mut entries = Vec::new();
-        let mut items = Vec::new();
+        let base = self.pending.len();
         loop {
             self.skip_flow_space()?;
             match self.peek() {
@@ -890,9 +952,9 @@ impl<'a> Parser<'a> {
             }
             if is_mapping {
                 let key = self.flow_node(depth, true)?;
-                if !matches!(key.kind, Kind::Scalar(_)) {
+                if key.kind != RawKind::Scalar {
                     return Err(
-                        self.error(key.span.start, "only scalars are supported as mapping keys")
+                        self.error(key.start(), "only scalars are supported as mapping keys")
                     );
                 }
                 self.skip_flow_space()?;
@@ -901,21 +963,21 @@ impl<'a> Parser<'a> {
                     self.pos = colon_end;
                     self.skip_flow_space()?;
                     if matches!(self.peek(), Some(b',')) || self.peek() == Some(close) {
-                        Node::new(Span::empty_at(colon_end), Kind::Empty)
+                        NodeData::empty(colon_end)
                     } else {
                         self.flow_node(depth, false)?
                     }
                 } else {
-                    Node::new(Span::empty_at(key.span.end), Kind::Empty)
+                    NodeData::empty(key.end())
                 };
-                self.push_entry(&mut entries, Entry { key, value })?;
+                self.push_entry(base, key, value)?;
             } else {
                 let node = self.flow_node(depth, false)?;
                 self.skip_flow_space()?;
                 if self.peek() == Some(b':') {
                     return Err(self.error(self.pos, "single-pair mappings inside `[...]` are not supported; write `{key: value}`"));
                 }
-                items.push(Item { dash: None, node });
+                self.pending.push(node);
             }
             self.skip_flow_space()?;
             match self.peek() {
@@ -939,19 +1001,15 @@ impl<'a> Parser<'a> {
             }
         }
         self.pos += 1;
-        let span = Span::new(start, self.pos);
         let kind = if is_mapping {
-            Kind::Mapping(Mapping {
-                flow: true,
-                entries,
-            })
+            RawKind::Mapping
         } else {
-            Kind::Sequence(Sequence { flow: true, items })
+            RawKind::Sequence
         };
-        Ok(Node::new(span, kind))
+        Ok(self.finish(base, start, self.pos, kind, true))
     }
 
-    fn flow_node(&mut self, depth: usize, is_key: bool) -> Result<Node<'a>, SyntaxError> {
+    fn flow_node(&mut self, depth: usize, is_key: bool) -> Result<NodeData, SyntaxError> {
         let (anchor, tag) = self.properties()?;
         if is_key && (anchor.is_some() || tag.is_some()) {
             return Err(self.error(
@@ -963,23 +1021,22 @@ impl<'a> Parser<'a> {
             Some(b'[' | b'{') if !is_key => self.flow_collection(depth + 1)?,
             Some(b'*') if !is_key => self.alias()?,
             _ => {
-                let mut node = self.scalar_first_line(true)?;
-                if let Kind::Scalar(Scalar {
-                    style: ScalarStyle::Plain,
-                    value,
-                }) = &mut node.kind
-                {
-                    self.flow_plain_continuation(&mut node.span, value);
+                let node = self.scalar_first_line(true)?;
+                if node.kind == RawKind::Scalar && node.style == ScalarStyle::Plain {
+                    self.flow_plain_continuation(node)
+                } else {
+                    node
                 }
-                node
             }
         };
-        node.set_props(anchor, tag);
+        self.set_props(&mut node, anchor, tag);
         Ok(node)
     }
 
     /// Plain scalars inside flow collections may continue on the next lines.
-    fn flow_plain_continuation(&mut self, span: &mut Span, value: &mut Cow<'a, str>) {
+    fn flow_plain_continuation(&mut self, mut node: NodeData) -> NodeData {
+        // Built only once a continuation line is found: most plain scalars have none.
+        let mut value: Option<String> = None;
         loop {
             let mut at = self.pos;
             let mut breaks = 0;
@@ -996,21 +1053,25 @@ impl<'a> Parser<'a> {
                     .byte_at(at)
                     .is_some_and(|c| !is_flow_indicator(c) && c != b'#' && c != b':');
             if !continues {
-                return;
+                break;
             }
             let end = self.plain_line_end(at, true);
             if end == at {
-                return;
+                break;
             }
-            let value = value.to_mut();
+            let value = value.get_or_insert_with(|| self.text(&node).to_owned());
             if breaks == 1 {
                 value.push(' ');
             } else {
                 value.extend(std::iter::repeat_n('\n', breaks - 1));
             }
             value.push_str(&self.src[at..end]);
-            span.end = end;
+            node.set_end(end);
             self.pos = end;
+        }
+        match value {
+            Some(value) => self.cooked(node.start(), node.end(), ScalarStyle::Plain, value),
+            None => node,
         }
     }
 }

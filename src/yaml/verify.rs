@@ -47,7 +47,7 @@ pub(super) fn holds_locally(
     if before.has_anchors {
         return false;
     }
-    let Some(root) = &before.root else {
+    let Some(root) = before.root() else {
         return false;
     };
     let owners = owners(src, root, replaced);
@@ -72,44 +72,41 @@ pub(super) fn holds_locally(
     let Ok(doc) = parse(fragment) else {
         return false;
     };
-    let Some(node) = doc
-        .root
-        .as_ref()
-        .filter(|n| !doc.has_anchors && n.props.is_none())
-    else {
+    let Some(node) = doc.root().filter(|n| !doc.has_anchors && !n.has_props()) else {
         return false;
     };
     let first = owner.first - region_start;
-    match (&node.kind, owner.key) {
-        (Kind::Mapping(mapping), Some(key)) if !mapping.flow => match mapping.entries.as_slice() {
-            [entry] => {
+    match (node.kind(), owner.key) {
+        (Kind::Mapping(mapping), Some(key)) if !mapping.flow && mapping.len() == 1 => {
+            mapping.get(0).is_some_and(|entry| {
                 entry.key.span.start == first
                     && entry.key_str() == key
-                    && node_matches(&entry.value, expected)
-            }
-            _ => false,
-        },
-        (Kind::Sequence(sequence), None) if !sequence.flow => match sequence.items.as_slice() {
-            [item] => item.dash == Some(first) && node_matches(&item.node, expected),
-            _ => false,
-        },
+                    && node_matches(entry.value, expected)
+            })
+        }
+        (Kind::Sequence(sequence), None) if !sequence.flow && sequence.len() == 1 => sequence
+            .get(0)
+            .is_some_and(|item| item.dash == Some(first) && node_matches(item.node, expected)),
         _ => false,
     }
 }
 
 /// The block collection entries whose lines (with the comment lines after them) hold the
 /// whole replacement, that leave their key untouched and start their line, outermost first.
-fn owners<'d>(src: &str, root: &'d Node<'d>, replaced: &Replaced) -> Vec<Owner<'d>> {
+fn owners<'d>(src: &str, root: Node<'d>, replaced: &Replaced) -> Vec<Owner<'d>> {
     let (start, end) = (replaced.start, replaced.end);
     let mut node = root;
     let mut path = Vec::new();
     let mut found = Vec::new();
     loop {
-        match &node.kind {
+        match node.kind() {
             Kind::Mapping(mapping) if !mapping.flow => {
-                let Some(entry) = mapping.entries.iter().find(|e| {
+                let candidate = last_before(mapping.len(), start, |i| {
+                    mapping.get(i).map_or(usize::MAX, |e| e.key.span.end)
+                });
+                let Some(entry) = candidate.and_then(|i| mapping.get(i)).filter(|e| {
                     let entry_end = e.value.span.end.max(e.key.span.end);
-                    e.key.span.end < start && end <= end_of_trailing_comments(src, entry_end)
+                    end <= end_of_trailing_comments(src, entry_end)
                 }) else {
                     return found;
                 };
@@ -122,17 +119,21 @@ fn owners<'d>(src: &str, root: &'d Node<'d>, replaced: &Replaced) -> Vec<Owner<'
                         key: Some(entry.key_str()),
                     });
                 }
-                node = &entry.value;
+                node = entry.value;
             }
             Kind::Sequence(sequence) if !sequence.flow => {
-                let Some((index, item, dash)) =
-                    sequence.items.iter().enumerate().find_map(|(index, item)| {
-                        let dash = item.dash?;
-                        let item_end = item.node.span.end.max(dash + 1);
-                        let region_end = end_of_trailing_comments(src, item_end);
-                        (dash < start && end <= region_end).then_some((index, item, dash))
-                    })
-                else {
+                let candidate = last_before(sequence.len(), start, |i| {
+                    sequence
+                        .get(i)
+                        .and_then(|item| item.dash)
+                        .unwrap_or(usize::MAX)
+                });
+                let Some((index, item, dash)) = candidate.and_then(|index| {
+                    let item = sequence.get(index)?;
+                    let dash = item.dash?;
+                    let item_end = item.node.span.end.max(dash + 1);
+                    (end <= end_of_trailing_comments(src, item_end)).then_some((index, item, dash))
+                }) else {
                     return found;
                 };
                 path.push(index.to_string());
@@ -144,11 +145,27 @@ fn owners<'d>(src: &str, root: &'d Node<'d>, replaced: &Replaced) -> Vec<Owner<'
                         key: None,
                     });
                 }
-                node = &item.node;
+                node = item.node;
             }
             _ => return found,
         }
     }
+}
+
+/// The last of `len` members of a block collection that starts (`start_of`) before `at`.
+/// Members are in file order, each on its own line, so only that one can hold a change that
+/// starts at `at`: the lines of any earlier one end before the next member's line.
+fn last_before(len: usize, at: usize, start_of: impl Fn(usize) -> usize) -> Option<usize> {
+    let (mut low, mut high) = (0, len);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if start_of(middle) < at {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    low.checked_sub(1)
 }
 
 /// Whether `op` changes only the value at `path` or what lies under it, so the entry at
