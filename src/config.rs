@@ -23,6 +23,43 @@ pub struct Config {
     pub store: StoreConfig,
     pub workers: WorkerConfig,
     pub forges: ForgesConfig,
+    pub gitops: GitopsConfig,
+    /// The GitLab token the workflow uses for the API and for git over HTTPS, from
+    /// `FERRY_GITOPS__TOKEN` or `gitops.token_file`.
+    pub gitops_token: Option<SecretString>,
+}
+
+/// The GitOps repository the promotion workflow serves (on GitLab). Without `project`,
+/// `ferry serve` only receives and records deliveries.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GitopsConfig {
+    /// Its path on GitLab, such as `platform/gitops`.
+    pub project: Option<String>,
+    /// Its git URL; default `<gitlab_url>/<project>.git`.
+    pub remote: Option<String>,
+    /// GitLab's base URL, for the API and the default remote.
+    pub gitlab_url: String,
+    pub author_name: String,
+    pub author_email: String,
+    /// An SSH private key to sign Ferry's commits with.
+    pub signing_key: Option<PathBuf>,
+    /// A file holding the token (instead of `FERRY_GITOPS__TOKEN`).
+    pub token_file: Option<PathBuf>,
+}
+
+impl Default for GitopsConfig {
+    fn default() -> Self {
+        Self {
+            project: None,
+            remote: None,
+            gitlab_url: "https://gitlab.com".into(),
+            author_name: "Ferry".into(),
+            author_email: "ferry@localhost".into(),
+            signing_key: None,
+            token_file: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -197,6 +234,7 @@ struct FileConfig {
     store: StoreConfig,
     workers: WorkerConfig,
     forges: FileForges,
+    gitops: GitopsConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -293,6 +331,55 @@ pub const KEYS: &[Key] = &[
             Ok(())
         },
     },
+    Key {
+        path: "gitops.project",
+        apply: |config, text| {
+            config.gitops.project = Some(text.trim().to_owned());
+            Ok(())
+        },
+    },
+    Key {
+        path: "gitops.remote",
+        apply: |config, text| {
+            config.gitops.remote = Some(text.trim().to_owned());
+            Ok(())
+        },
+    },
+    Key {
+        path: "gitops.gitlab_url",
+        apply: |config, text| {
+            text.trim().clone_into(&mut config.gitops.gitlab_url);
+            Ok(())
+        },
+    },
+    Key {
+        path: "gitops.author_name",
+        apply: |config, text| {
+            text.trim().clone_into(&mut config.gitops.author_name);
+            Ok(())
+        },
+    },
+    Key {
+        path: "gitops.author_email",
+        apply: |config, text| {
+            text.trim().clone_into(&mut config.gitops.author_email);
+            Ok(())
+        },
+    },
+    Key {
+        path: "gitops.signing_key",
+        apply: |config, text| {
+            config.gitops.signing_key = Some(PathBuf::from(text));
+            Ok(())
+        },
+    },
+    Key {
+        path: "gitops.token_file",
+        apply: |config, text| {
+            config.gitops.token_file = Some(PathBuf::from(text));
+            Ok(())
+        },
+    },
     key!("forges.github.enabled", forges.github.enabled),
     Key {
         path: "forges.github.secret_file",
@@ -321,6 +408,7 @@ pub const KEYS: &[Key] = &[
 pub const SECRET_VARS: &[&str] = &[
     "FERRY_FORGES__GITLAB__SECRET",
     "FERRY_FORGES__GITHUB__SECRET",
+    "FERRY_GITOPS__TOKEN",
 ];
 
 /// Names the configuration file when `--config` is not given.
@@ -354,11 +442,27 @@ impl Config {
         apply_env(&mut raw, env)?;
         let gitlab = resolve_forge("gitlab", raw.forges.gitlab, env)?;
         let github = resolve_forge("github", raw.forges.github, env)?;
+        let gitops_token = match (env.get("FERRY_GITOPS__TOKEN"), &raw.gitops.token_file) {
+            (Some(token), _) => Some(SecretString::from(token.trim().to_owned())),
+            (None, Some(path)) => Some(SecretString::from(
+                std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::SecretFile {
+                        forge: "gitops",
+                        path: path.clone(),
+                        source,
+                    })?
+                    .trim()
+                    .to_owned(),
+            )),
+            (None, None) => None,
+        };
         let config = Config {
             server: raw.server,
             store: raw.store,
             workers: raw.workers,
             forges: ForgesConfig { gitlab, github },
+            gitops: raw.gitops,
+            gitops_token,
         };
         config.check()?;
         Ok(config)
@@ -380,6 +484,11 @@ impl Config {
         }
         if self.server.body_limit_bytes == 0 {
             return invalid("server.body_limit_bytes must be at least 1");
+        }
+        if self.gitops.project.is_some() && self.gitops_token.is_none() {
+            return invalid(
+                "gitops.project is set but there is no token: set FERRY_GITOPS__TOKEN or gitops.token_file (a GitLab token with api and write_repository scopes)",
+            );
         }
         Ok(())
     }

@@ -44,24 +44,8 @@ struct World {
     _running: ferry::server::Running,
 }
 
-/// The shipped example without its freeze window, so the outcome does not depend on the day
-/// the tests run.
-fn gitops_repo() -> Fixture {
-    Fixture::with(|seed| {
-        git_support::copy_dir(std::path::Path::new(git_support::TEMPLATE), seed);
-        let path = seed.join("policies/promotion.yaml");
-        let policy = std::fs::read_to_string(&path).expect("policy");
-        let without_freeze: String = policy
-            .lines()
-            .filter(|line| !line.contains("freeze:") && !line.contains("days: [fri"))
-            .map(|line| format!("{line}\n"))
-            .collect();
-        std::fs::write(&path, without_freeze).expect("write policy");
-    })
-}
-
 async fn world() -> World {
-    let fixture = gitops_repo();
+    let fixture = Fixture::example_without_freeze();
     let fake = FakeGitLab::start().await;
     let bot = fake.add_user("ferry-bot");
     let alice = fake.add_user("alice");

@@ -10,6 +10,55 @@ use crate::store::sqlite::SqliteOptions;
 use crate::store::{SqliteStore, Store};
 use crate::worker::{Bots, CommentCommands, Handler, RecordingHandler};
 
+/// The promotion workflow on GitLab, when `gitops.project` is configured.
+fn workflow(config: &Config) -> anyhow::Result<Option<crate::engine::Engine>> {
+    use crate::engine::{Engine, EngineConfig, State};
+    use crate::forge::{GitLabConfig, GitLabForge, HttpPolicy};
+    use crate::gitops::{Auth, CommitSettings, Identity, Remote};
+
+    let (Some(project), Some(token)) = (&config.gitops.project, &config.gitops_token) else {
+        return Ok(None);
+    };
+    let gitlab_url = config.gitops.gitlab_url.trim_end_matches('/');
+    let url = config
+        .gitops
+        .remote
+        .clone()
+        .unwrap_or_else(|| format!("{gitlab_url}/{project}.git"));
+    let auth = if url.starts_with("http") {
+        Auth::Token {
+            user: "oauth2".into(),
+            token: token.clone(),
+        }
+    } else {
+        Auth::None
+    };
+    let forge = GitLabForge::new(GitLabConfig {
+        base_url: gitlab_url.to_owned(),
+        token: token.clone(),
+        policy: HttpPolicy::default(),
+    })
+    .context("cannot set up the GitLab client")?;
+    let data_dir = config.store.data_dir.clone();
+    let state =
+        State::open(&data_dir.join("engine.sqlite3")).context("cannot open the workflow state")?;
+    let engine_config = EngineConfig {
+        gitops_project: crate::domain::ProjectPath::parse(project)?,
+        gitops_remote: Remote::new(url, auth),
+        data_dir,
+        commit: CommitSettings {
+            author: Identity {
+                name: config.gitops.author_name.clone(),
+                email: config.gitops.author_email.clone(),
+            },
+            committer: None,
+            signing_key: config.gitops.signing_key.clone(),
+        },
+        bot: config.forges.gitlab.bot(),
+    };
+    Ok(Some(Engine::new(engine_config, Arc::new(forge), state)))
+}
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// The configuration file (docs/configuration.md); without one, embedded defaults and
@@ -36,10 +85,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = Arc::new(store);
     let record = config.store.data_dir.join("handled.sqlite3");
     let comments = CommentCommands::new(Arc::clone(&store), Bots::from(&config.forges));
-    let handler = RecordingHandler::open(&record)
-        .with_context(|| format!("cannot open the handler record {}", record.display()))?
-        .with_comments(comments);
-    let handler: Arc<dyn Handler> = Arc::new(handler);
+    let handler: Arc<dyn Handler> = match workflow(&config)? {
+        Some(engine) => Arc::new(engine.with_comments(comments)),
+        None => Arc::new(
+            RecordingHandler::open(&record)
+                .with_context(|| format!("cannot open the handler record {}", record.display()))?
+                .with_comments(comments),
+        ),
+    };
     let running = crate::server::start(&config, store, handler).await?;
     // Scripts and tests wait for this line (stderr: stdout stays free for data).
     eprintln!("ferry serve: listening on http://{}", running.local_addr());

@@ -59,6 +59,22 @@ impl Fixture {
         Self::from_dir(Path::new(TEMPLATE))
     }
 
+    /// The shipped example without its freeze window, so a test's outcome does not depend
+    /// on the day it runs.
+    pub fn example_without_freeze() -> Self {
+        Self::with(|seed| {
+            copy_dir(Path::new(TEMPLATE), seed);
+            let path = seed.join("policies/promotion.yaml");
+            let policy = std::fs::read_to_string(&path).expect("policy");
+            let kept: String = policy
+                .lines()
+                .filter(|line| !line.contains("freeze:") && !line.contains("days: [fri"))
+                .map(|line| format!("{line}\n"))
+                .collect();
+            std::fs::write(&path, kept).expect("write policy");
+        })
+    }
+
     pub fn from_dir(source: &Path) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let seed = dir.path().join("seed");
