@@ -45,7 +45,10 @@ struct World {
 }
 
 async fn world() -> World {
-    let fixture = Fixture::example_without_freeze();
+    world_on(Fixture::example_without_freeze()).await
+}
+
+async fn world_on(fixture: Fixture) -> World {
     let fake = FakeGitLab::start().await;
     let bot = fake.add_user("ferry-bot");
     let alice = fake.add_user("alice");
@@ -475,4 +478,119 @@ async fn a_person_s_merge_request_gets_one_policy_comment_edited_in_place() {
     // Nothing merges a person's merge request.
     assert_eq!(w.fake.mr(GITOPS, iid).state, "opened");
     let _ = (w.carol, w.bob);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_merge_the_next_environment_gets_its_promotion() {
+    // integration chains to staging (`next`), which is manual here, so the chained MR waits.
+    let fixture = Fixture::example_without_freeze();
+    let policy = fixture.show("main", "policies/promotion.yaml");
+    let chained = policy
+        .replace("    trigger: { branch: develop }\n", "    trigger: { branch: develop }\n    next: staging\n")
+        .replace(
+            "  staging:\n    trigger: { branch: \"release-*\" }\n    tag: \"{branch}.{short_sha}\"\n    gate: auto\n",
+            "  staging:\n    trigger: { branch: \"release-*\" }\n    tag: \"{branch}.{short_sha}\"\n    gate: manual\n    approvals: 1\n    approvers: [group:sre]\n",
+        );
+    assert_ne!(chained, policy, "the test policy was edited");
+    fixture.push_by_hand(
+        "policies/promotion.yaml",
+        &chained,
+        "Chain integration to staging",
+    );
+    let w = world_on(fixture).await;
+    let dev = sha("develop-chain");
+    w.post(&push_one(
+        APP,
+        "develop",
+        ZERO_SHA,
+        &dev,
+        &w.who(w.alice),
+        &["site/a.html"],
+    ))
+    .await;
+    let integration = w.only_mr("ferry/integration/web");
+    assert_eq!(integration.state, "merged");
+    // GitLab tells Ferry about the merge with a merge request hook.
+    w.post(&merge_request_from(
+        &w.fake,
+        GITOPS,
+        integration.iid,
+        &MrAction::Merge,
+        &w.who(w.bot),
+    ))
+    .await;
+    let staging = w.only_mr("ferry/staging/web");
+    assert_eq!(staging.state, "opened");
+    assert_eq!(
+        staging.title,
+        format!("Promote web to staging: develop.{}", &dev[..7])
+    );
+    assert_eq!(
+        w.status(&staging.sha, "ferry/gate").as_deref(),
+        Some("pending")
+    );
+    // A second delivery of the merge event prepares nothing new.
+    w.post(&merge_request_from(
+        &w.fake,
+        GITOPS,
+        integration.iid,
+        &MrAction::Merge,
+        &w.who(w.bot),
+    ))
+    .await;
+    assert_eq!(w.promotion_mrs("ferry/staging/web").len(), 1);
+    w.comment(staging.iid, w.bob, "/ferry approve").await;
+    assert_eq!(w.fake.mr(GITOPS, staging.iid).state, "merged");
+    assert!(
+        w.overlay("web", "staging")
+            .contains(&format!("newTag: develop.{}", &dev[..7]))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forge_failures_are_retried_without_duplicating_merge_requests() {
+    use axum::http::Method;
+    use support::faults::Fault;
+    let w = world().await;
+    // More 5xx than the adapter's own retries: the delivery fails once and the worker
+    // retries it from the queue.
+    w.fake.fail_next(
+        Method::POST,
+        "/api/v4/projects/*/merge_requests",
+        4,
+        Fault::status(502),
+    );
+    w.fake.fail_next(
+        Method::GET,
+        "/api/v4/projects/*/merge_requests/*/notes",
+        1,
+        Fault::status(429),
+    );
+    w.post(&push_one(
+        APP,
+        "release-2.0.0",
+        ZERO_SHA,
+        &sha("release-2"),
+        &w.who(w.alice),
+        &["x"],
+    ))
+    .await;
+    let mr = w.only_mr("ferry/staging/web");
+    assert_eq!(mr.state, "merged");
+    w.status_comment(mr.iid);
+    let attempts = w
+        .store
+        .list(ListFilter {
+            states: vec![],
+            limit: 10,
+        })
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|r| r.attempts)
+        .max();
+    assert!(
+        attempts >= Some(2),
+        "the delivery was retried: {attempts:?}"
+    );
 }
