@@ -594,3 +594,70 @@ async fn forge_failures_are_retried_without_duplicating_merge_requests() {
         "the delivery was retried: {attempts:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_freeze_holds_production_until_an_allowed_override_with_a_reason() {
+    let fixture = Fixture::example();
+    let policy = fixture.show("main", "policies/promotion.yaml");
+    let always_frozen = policy.replace(
+        "{ days: [fri, sat, sun], from: \"16:00\", to: \"24:00\", timezone: Asia/Shanghai }",
+        "{ days: [mon, tue, wed, thu, fri, sat, sun], from: \"00:00\", to: \"24:00\", timezone: UTC }",
+    );
+    assert_ne!(always_frozen, policy, "the test policy was edited");
+    fixture.push_by_hand(
+        "policies/promotion.yaml",
+        &always_frozen,
+        "Freeze production",
+    );
+    let w = world_on(fixture).await;
+    w.fake.add_group_member("release-managers", w.alice, 30);
+    let release = sha("release-frozen");
+    w.post(&push_one(
+        APP,
+        "release-1.0.0",
+        ZERO_SHA,
+        &release,
+        &w.who(w.alice),
+        &["x"],
+    ))
+    .await;
+    w.post(&tag_push(APP, "v1.0.0", &release, &w.who(w.alice)))
+        .await;
+    let production = w.only_mr("ferry/production/web");
+    w.comment(production.iid, w.bob, "/ferry approve").await;
+    w.comment(production.iid, w.carol, "/ferry approve").await;
+    assert_eq!(w.fake.mr(GITOPS, production.iid).state, "opened");
+    let status = w.status_comment(production.iid);
+    assert!(status.contains("production is frozen now"), "{status}");
+    assert!(
+        status.contains("group:release-managers may override it with a reason"),
+        "{status}"
+    );
+
+    // Someone who may not override: still frozen, and told who may.
+    w.comment(
+        production.iid,
+        w.bob,
+        "/ferry promote production override=\"cannot wait\"",
+    )
+    .await;
+    assert_eq!(w.fake.mr(GITOPS, production.iid).state, "opened");
+    assert!(
+        w.status_comment(production.iid)
+            .contains("may not override the freeze")
+    );
+    // A release manager with a reason: merged.
+    w.comment(
+        production.iid,
+        w.alice,
+        "/ferry promote production override=\"fix for incident 7\"",
+    )
+    .await;
+    assert_eq!(
+        w.fake.mr(GITOPS, production.iid).state,
+        "merged",
+        "{}",
+        w.status_comment(production.iid)
+    );
+    assert!(w.overlay("web", "production").contains("newTag: v1.0.0"));
+}

@@ -204,7 +204,16 @@ async fn run(
                     Err(other) => return Err(other),
                 };
                 promotion.requested_by = Some(author.username.clone());
-                answer.push_str(&open(engine, context, promotion, author).await?);
+                answer.push_str(
+                    &open(
+                        engine,
+                        context,
+                        promotion,
+                        author,
+                        rollback.freeze_override.as_deref(),
+                    )
+                    .await?,
+                );
             }
             Ok(answer)
         }
@@ -252,23 +261,46 @@ async fn run(
                 let mut promotion = Promotion::new(vec![change]);
                 promotion.source = promote::source_of(trailers);
                 promotion.requested_by = Some(author.username.clone());
-                answer.push_str(&open(engine, context, promotion, author).await?);
+                answer.push_str(
+                    &open(
+                        engine,
+                        context,
+                        promotion,
+                        author,
+                        promote.freeze_override.as_deref(),
+                    )
+                    .await?,
+                );
             }
             Ok(answer)
         }
     }
 }
 
+/// Opens the promotion asked for by `author`; a freeze override given with the command is
+/// recorded on the new merge request before its gate is evaluated again.
 async fn open(
     engine: &Engine,
     context: &Context,
     promotion: Promotion,
     author: &Actor,
+    freeze_override: Option<&str>,
 ) -> Result<String, EngineError> {
     let summary = promotion.summary();
     Ok(
         match promote::open(engine, &context.policy, promotion, Some(author.id)).await? {
-            Some(mr) => messages::opened(&summary, &mr.web_url),
+            Some(mr) => {
+                if let Some(reason) = freeze_override {
+                    engine.state.set_override(
+                        &engine.config.gitops_project,
+                        mr.iid,
+                        author.id,
+                        reason,
+                    )?;
+                    gate::refresh(engine, mr.iid, None).await?;
+                }
+                messages::opened(&summary, &mr.web_url)
+            }
             None => messages::nothing_to_do(&format!("{summary}: already running there")),
         },
     )

@@ -8,7 +8,7 @@ use crate::forge::{
     upsert_own_comment,
 };
 use crate::gitops::Trailers;
-use crate::policy::gate::{self, Failure, GateInput, Hold};
+use crate::policy::gate::{self, Failure, FreezeOverride, GateInput, Hold};
 use crate::policy::principal::{Person, Principal};
 use crate::policy::{Environment, Gate, Policy};
 
@@ -184,11 +184,18 @@ async fn gate_failures(
         })
         .into_iter()
         .collect();
+    let freeze_override = match engine.state.freeze_override(project, mr.iid)? {
+        Some((user, reason)) => Some(FreezeOverride {
+            by: person(engine, user, &environment.overrides).await?,
+            reason,
+        }),
+        None => None,
+    };
     let input = GateInput {
         author,
         approvals: &approvals,
         holds: &holds,
-        freeze_override: None,
+        freeze_override: freeze_override.as_ref(),
         now: jiff::Timestamp::now(),
     };
     if let Err(mut gate) = gate::evaluate(environment, &input) {

@@ -78,6 +78,13 @@ impl State {
                  user_id INTEGER NOT NULL,
                  PRIMARY KEY (project, branch)
              );
+             CREATE TABLE IF NOT EXISTS overrides (
+                 project TEXT NOT NULL,
+                 mr INTEGER NOT NULL,
+                 user_id INTEGER NOT NULL,
+                 reason TEXT NOT NULL,
+                 PRIMARY KEY (project, mr)
+             );
              CREATE TABLE IF NOT EXISTS answers (
                  project TEXT NOT NULL,
                  mr INTEGER NOT NULL,
@@ -225,6 +232,39 @@ impl State {
                 "SELECT user_id FROM requesters WHERE project = ?1 AND branch = ?2",
                 params![project.as_str(), branch],
                 |row| Ok(UserId(from_sql(row.get(0)?))),
+            )
+            .optional()
+        })
+    }
+
+    /// A freeze override asked for on a merge request: who asked, and why.
+    pub fn set_override(
+        &self,
+        project: &ProjectPath,
+        mr: MrIid,
+        user: UserId,
+        reason: &str,
+    ) -> Result<(), StateError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO overrides (project, mr, user_id, reason) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (project, mr) DO UPDATE SET user_id = ?3, reason = ?4",
+                params![project.as_str(), sql(mr.0), sql(user.0), reason],
+            )
+            .map(|_| ())
+        })
+    }
+
+    pub fn freeze_override(
+        &self,
+        project: &ProjectPath,
+        mr: MrIid,
+    ) -> Result<Option<(UserId, String)>, StateError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT user_id, reason FROM overrides WHERE project = ?1 AND mr = ?2",
+                params![project.as_str(), sql(mr.0)],
+                |row| Ok((UserId(from_sql(row.get(0)?)), row.get(1)?)),
             )
             .optional()
         })
