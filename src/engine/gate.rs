@@ -34,20 +34,9 @@ pub(super) async fn refresh(
     let mr = engine.forge.merge_request(&project, iid).await?;
     if mr.state != MrState::Open {
         // Nothing to check or merge; answers to commands given here are still shown.
-        if let Some(answer) = engine
-            .state
-            .answer(&project, iid)?
-            .filter(|_| answer.is_some())
-        {
-            let body = messages::status_comment(&messages::closed_section(), None, Some(&answer));
-            upsert_own_comment(
-                engine.forge.as_ref(),
-                &project,
-                iid,
-                messages::STATUS_COMMENT,
-                &body,
-            )
-            .await?;
+        if let Some(answer) = &answer {
+            let body = messages::status_comment(&messages::closed_section(), None, Some(answer));
+            write_status_comment(engine, iid, &body).await?;
         }
         return Ok(());
     }
@@ -101,12 +90,18 @@ pub(super) async fn refresh(
         gate_text.as_deref(),
         answer.as_deref(),
     );
+    write_status_comment(engine, iid, &body).await
+}
+
+/// The one status comment of the merge request, created or edited in place.
+async fn write_status_comment(engine: &Engine, iid: MrIid, body: &str) -> Result<(), EngineError> {
+    let project = &engine.config.gitops_project;
     upsert_own_comment(
         engine.forge.as_ref(),
-        &project,
+        project,
         iid,
         messages::STATUS_COMMENT,
-        &body,
+        body,
     )
     .await?;
     Ok(())
