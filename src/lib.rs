@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod csr;
+pub mod demo;
 pub mod domain;
 pub mod engine;
 pub mod events;
