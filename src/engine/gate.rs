@@ -39,7 +39,12 @@ pub(super) async fn refresh(
             .answer(&project, iid)?
             .filter(|_| answer.is_some())
         {
-            let body = messages::status_comment(&messages::closed_section(), None, Some(&answer));
+            let mut closed = messages::closed_section();
+            if let Some(outcome) = engine.state.csr_outcome(&project, iid)? {
+                closed.push('\n');
+                closed.push_str(&outcome);
+            }
+            let body = messages::status_comment(&closed, None, Some(&answer));
             upsert_own_comment(
                 engine.forge.as_ref(),
                 &project,
@@ -95,12 +100,13 @@ pub(super) async fn refresh(
         .await?;
         gate_text = Some(messages::gate_section(&view));
     }
+    let mut sections = messages::policy_section(&review.violations);
+    if let Some(csr) = super::csr::review(engine, &mr).await? {
+        sections.push('\n');
+        sections.push_str(&csr);
+    }
     let answer = engine.state.answer(&project, iid)?;
-    let body = messages::status_comment(
-        &messages::policy_section(&review.violations),
-        gate_text.as_deref(),
-        answer.as_deref(),
-    );
+    let body = messages::status_comment(&sections, gate_text.as_deref(), answer.as_deref());
     upsert_own_comment(
         engine.forge.as_ref(),
         &project,
