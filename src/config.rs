@@ -46,6 +46,9 @@ pub struct GitopsConfig {
     pub signing_key: Option<PathBuf>,
     /// A file holding the token (instead of `FERRY_GITOPS__TOKEN`).
     pub token_file: Option<PathBuf>,
+    /// A directory of cluster CA private keys, `<cluster>.key` each (PKCS#1 or PKCS#8, RSA
+    /// or EC), for signing the client certificates of merged CSRs.
+    pub ca_key_dir: Option<PathBuf>,
 }
 
 impl Default for GitopsConfig {
@@ -58,6 +61,7 @@ impl Default for GitopsConfig {
             author_email: "ferry@localhost".into(),
             signing_key: None,
             token_file: None,
+            ca_key_dir: None,
         }
     }
 }
@@ -370,6 +374,13 @@ pub const KEYS: &[Key] = &[
         path: "gitops.signing_key",
         apply: |config, text| {
             config.gitops.signing_key = Some(PathBuf::from(text));
+            Ok(())
+        },
+    },
+    Key {
+        path: "gitops.ca_key_dir",
+        apply: |config, text| {
+            config.gitops.ca_key_dir = Some(PathBuf::from(text));
             Ok(())
         },
     },

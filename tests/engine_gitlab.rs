@@ -106,6 +106,7 @@ async fn world_on(fixture: Fixture) -> World {
             data_dir: data.clone(),
             commit: CommitSettings::default(),
             bot: identity.clone(),
+            csr: Default::default(),
         },
         forge,
         EngineState::open(&data.join("engine.sqlite3")).expect("state"),

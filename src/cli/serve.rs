@@ -10,6 +10,29 @@ use crate::store::sqlite::SqliteOptions;
 use crate::store::{SqliteStore, Store};
 use crate::worker::{Bots, CommentCommands, Handler, RecordingHandler};
 
+/// One CA key source per `<cluster>.key` file of `dir`. Only the paths are read here; the
+/// keys themselves are read when a certificate is signed.
+fn ca_keys(dir: Option<&std::path::Path>) -> anyhow::Result<crate::engine::CsrSettings> {
+    let mut settings = crate::engine::CsrSettings::default();
+    let Some(dir) = dir else {
+        return Ok(settings);
+    };
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read gitops.ca_key_dir {}", dir.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_some_and(|ext| ext == "key")
+            && let Some(cluster) = path.file_stem().and_then(|s| s.to_str())
+        {
+            settings.ca_keys.insert(
+                cluster.to_owned(),
+                crate::csr::ca::CaKeySource::File(path.clone()),
+            );
+        }
+    }
+    Ok(settings)
+}
+
 /// The promotion workflow on GitLab, when `gitops.project` is configured.
 fn workflow(config: &Config) -> anyhow::Result<Option<crate::engine::Engine>> {
     use crate::engine::{Engine, EngineConfig, State};
@@ -55,6 +78,7 @@ fn workflow(config: &Config) -> anyhow::Result<Option<crate::engine::Engine>> {
             signing_key: config.gitops.signing_key.clone(),
         },
         bot: config.forges.gitlab.bot(),
+        csr: ca_keys(config.gitops.ca_key_dir.as_deref())?,
     };
     Ok(Some(Engine::new(engine_config, Arc::new(forge), state)))
 }

@@ -35,7 +35,12 @@ pub(super) async fn refresh(
     if mr.state != MrState::Open {
         // Nothing to check or merge; answers to commands given here are still shown.
         if let Some(answer) = &answer {
-            let body = messages::status_comment(&messages::closed_section(), None, Some(answer));
+            let mut closed = messages::closed_section();
+            if let Some(outcome) = engine.state.csr_outcome(&project, iid)? {
+                closed.push('\n');
+                closed.push_str(&outcome);
+            }
+            let body = messages::status_comment(&closed, None, Some(answer));
             write_status_comment(engine, iid, &body).await?;
         }
         return Ok(());
@@ -84,12 +89,13 @@ pub(super) async fn refresh(
         .await?;
         gate_text = Some(messages::gate_section(&view));
     }
+    let mut sections = messages::policy_section(&review.violations);
+    if let Some(csr) = super::csr::review(engine, &mr).await? {
+        sections.push('\n');
+        sections.push_str(&csr);
+    }
     let answer = engine.state.answer(&project, iid)?;
-    let body = messages::status_comment(
-        &messages::policy_section(&review.violations),
-        gate_text.as_deref(),
-        answer.as_deref(),
-    );
+    let body = messages::status_comment(&sections, gate_text.as_deref(), answer.as_deref());
     write_status_comment(engine, iid, &body).await
 }
 

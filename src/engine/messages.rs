@@ -1,6 +1,8 @@
 //! Every text the workflow writes to people: merge request titles and bodies, the status
 //! comment, command answers and refusals. Kept together so wording is reviewed in one place.
 
+pub mod csr;
+
 use crate::gitops::Promotion;
 use crate::policy::gate::Failure;
 use crate::policy::validate::Violation;

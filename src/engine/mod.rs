@@ -7,6 +7,7 @@
 //! and runs on the blocking pool (`git`).
 
 mod commands;
+mod csr;
 mod gate;
 mod git;
 pub mod messages;
@@ -24,6 +25,7 @@ use crate::gitops::{CommitSettings, GitOpsError, Remote};
 use crate::store::{BoxFuture, Delivery};
 use crate::worker::{CommentCommands, CommentPlan, Handler, HandlerError};
 
+pub use csr::CsrSettings;
 pub use state::State;
 
 /// What the engine needs to know about the one GitOps repository it serves.
@@ -37,6 +39,8 @@ pub struct EngineConfig {
     pub data_dir: PathBuf,
     pub commit: CommitSettings,
     pub bot: BotIdentity,
+    /// CA keys for signing merged certificate requests.
+    pub csr: CsrSettings,
 }
 
 pub struct Engine {
@@ -97,6 +101,7 @@ impl Engine {
 
     /// Acts on one domain event.
     pub async fn on_event(&self, event: ForgeEvent) -> Result<(), EngineError> {
+        csr::remember_actors(self, &event)?;
         match event {
             ForgeEvent::BranchPushed(push) if !self.is_gitops(&push.project) => {
                 source::on_push(self, push, false).await
@@ -108,7 +113,8 @@ impl Engine {
                 validate::on_merge_request(self, &mr).await
             }
             ForgeEvent::MrMerged(merge) if self.is_gitops(&merge.merge_request.project) => {
-                promote::on_merged(self, &merge).await
+                promote::on_merged(self, &merge).await?;
+                csr::on_merged(self, &merge).await
             }
             ForgeEvent::CommentCreated(comment) if self.is_gitops(&comment.project) => {
                 commands::on_comment(self, &comment, commands::unrecorded(self, &comment)).await

@@ -90,6 +90,16 @@ impl State {
                  mr INTEGER NOT NULL,
                  text TEXT NOT NULL,
                  PRIMARY KEY (project, mr)
+             );
+             CREATE TABLE IF NOT EXISTS usernames (
+                 user_id INTEGER PRIMARY KEY,
+                 username TEXT NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS csr_outcomes (
+                 project TEXT NOT NULL,
+                 mr INTEGER NOT NULL,
+                 text TEXT NOT NULL,
+                 PRIMARY KEY (project, mr)
              );",
         )?;
         Ok(Self {
@@ -299,6 +309,65 @@ impl State {
     }
 }
 
+/// Usernames as signed webhooks report them, and what the CSR flow said after a merge.
+impl State {
+    /// Records the username the forge reported for `user` in a verified webhook. The forge
+    /// API gives only ids for a merge request's author, and CSRs are named by username.
+    pub fn remember_username(&self, user: UserId, username: &str) -> Result<(), StateError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO usernames (user_id, username) VALUES (?1, ?2)
+                 ON CONFLICT (user_id) DO UPDATE SET username = ?2",
+                params![sql(user.0), username],
+            )
+            .map(|_| ())
+        })
+    }
+
+    pub fn username(&self, user: UserId) -> Result<Option<String>, StateError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT username FROM usernames WHERE user_id = ?1",
+                params![sql(user.0)],
+                |row| row.get(0),
+            )
+            .optional()
+        })
+    }
+
+    /// What signing a merged CSR merge request came to, kept for its status comment.
+    pub fn set_csr_outcome(
+        &self,
+        project: &ProjectPath,
+        mr: MrIid,
+        text: &str,
+    ) -> Result<(), StateError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO csr_outcomes (project, mr, text) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (project, mr) DO UPDATE SET text = ?3",
+                params![project.as_str(), sql(mr.0), text],
+            )
+            .map(|_| ())
+        })
+    }
+
+    pub fn csr_outcome(
+        &self,
+        project: &ProjectPath,
+        mr: MrIid,
+    ) -> Result<Option<String>, StateError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT text FROM csr_outcomes WHERE project = ?1 AND mr = ?2",
+                params![project.as_str(), sql(mr.0)],
+                |row| row.get(0),
+            )
+            .optional()
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,5 +436,33 @@ mod tests {
         assert_eq!(state.held(&project(), MrIid(3)).expect("read"), Some(hold));
         assert!(state.unhold(&project(), MrIid(3)).expect("unhold"));
         assert_eq!(state.held(&project(), MrIid(3)).expect("read"), None);
+    }
+
+    #[test]
+    fn usernames_and_csr_outcomes_are_remembered_and_replaced() {
+        let state = State::in_memory().expect("state");
+        assert_eq!(state.username(UserId(9)).expect("read"), None);
+        state
+            .remember_username(UserId(9), "alice")
+            .expect("remember");
+        state
+            .remember_username(UserId(9), "alice2")
+            .expect("rename");
+        assert_eq!(
+            state.username(UserId(9)).expect("read").as_deref(),
+            Some("alice2")
+        );
+        assert_eq!(state.csr_outcome(&project(), MrIid(4)).expect("read"), None);
+        state
+            .set_csr_outcome(&project(), MrIid(4), "signed")
+            .expect("set");
+        assert_eq!(
+            state
+                .csr_outcome(&project(), MrIid(4))
+                .expect("read")
+                .as_deref(),
+            Some("signed")
+        );
+        assert_eq!(state.csr_outcome(&project(), MrIid(5)).expect("read"), None);
     }
 }

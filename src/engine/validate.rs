@@ -50,6 +50,7 @@ pub(super) async fn review(engine: &Engine, mr: &MergeRequest) -> Result<Review,
     }
     let paths: Vec<(String, Option<String>, bool)> = files
         .into_iter()
+        .filter(|file| !super::csr::is_request_path(&file.path)) // checked as `ferry/csr`
         .map(|file| {
             let deleted = file.change == Forgechange::Deleted;
             (file.path, file.previous_path, deleted)

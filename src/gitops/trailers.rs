@@ -29,6 +29,9 @@ pub const SOURCE: &str = "Ferry-Source";
 pub const MERGE_REQUEST: &str = "Ferry-Merge-Request";
 pub const REQUESTED_BY: &str = "Ferry-Requested-By";
 pub const APPROVED_BY: &str = "Ferry-Approved-By";
+pub const CERTIFICATE: &str = "Ferry-Certificate";
+/// The `Ferry-Action` of a commit that issues client certificates.
+pub const CERTIFICATE_ACTION: &str = "certificate";
 
 /// Why an image moved: Ferry promoted it, Ferry rolled it back, or a person edited the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -191,6 +194,103 @@ impl Trailers {
     }
 }
 
+/// One client certificate a commit issued: `Ferry-Certificate: <cluster> <serial>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedTrailer {
+    pub cluster: String,
+    /// Upper-case hex, as in the ledger and `openssl x509 -serial`.
+    pub serial: String,
+}
+
+/// The audit record of a commit that issues certificates from a merged CSR merge request.
+///
+/// ```text
+/// Issue client certificates for alice: integration, production
+///
+/// Ferry-Action: certificate
+/// Ferry-Certificate: integration 5F2A…
+/// Ferry-Certificate: production 6B01…
+/// Ferry-Merge-Request: eap/gitops!12
+/// Ferry-Requested-By: alice
+/// Ferry-Approved-By: carol
+/// ```
+///
+/// Kept apart from [`Trailers`], which describes image changes: such a commit has no
+/// `Ferry-Service`, so [`Trailers::parse`] and the promotion audit pass over it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CertificateTrailers {
+    pub certificates: Vec<IssuedTrailer>,
+    pub merge_request: Option<String>,
+    pub requested_by: Option<String>,
+    /// Who merged the request (the approval that counts for signing).
+    pub approved_by: Vec<String>,
+}
+
+impl CertificateTrailers {
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let mut line = |key: &str, value: &str| {
+            let value = one_line(value);
+            if !value.is_empty() {
+                out.push_str(key);
+                out.push_str(": ");
+                out.push_str(&value);
+                out.push('\n');
+            }
+        };
+        line(ACTION, CERTIFICATE_ACTION);
+        for issued in &self.certificates {
+            line(
+                CERTIFICATE,
+                &format!("{} {}", issued.cluster, issued.serial),
+            );
+        }
+        if let Some(mr) = &self.merge_request {
+            line(MERGE_REQUEST, mr);
+        }
+        if let Some(who) = &self.requested_by {
+            line(REQUESTED_BY, who);
+        }
+        for who in &self.approved_by {
+            line(APPROVED_BY, who);
+        }
+        out
+    }
+
+    /// The certificate trailers of a commit message: `None` unless its last paragraph says
+    /// `Ferry-Action: certificate` and names at least one certificate.
+    pub fn parse(message: &str) -> Option<Self> {
+        let last = message.trim_end().rsplit("\n\n").next()?;
+        let mut trailers = CertificateTrailers::default();
+        let mut is_certificate = false;
+        for line in last.lines() {
+            let Some((key, value)) = line.split_once(": ") else {
+                continue;
+            };
+            let value = value.trim();
+            match key {
+                ACTION => is_certificate = value == CERTIFICATE_ACTION,
+                CERTIFICATE => {
+                    let mut parts = value.split_whitespace();
+                    if let (Some(cluster), Some(serial), None) =
+                        (parts.next(), parts.next(), parts.next())
+                    {
+                        trailers.certificates.push(IssuedTrailer {
+                            cluster: cluster.to_owned(),
+                            serial: serial.to_owned(),
+                        });
+                    }
+                }
+                MERGE_REQUEST => trailers.merge_request = Some(value.to_owned()),
+                REQUESTED_BY => trailers.requested_by = Some(value.to_owned()),
+                APPROVED_BY => trailers.approved_by.push(value.to_owned()),
+                _ => {}
+            }
+        }
+        (is_certificate && !trailers.certificates.is_empty()).then_some(trailers)
+    }
+}
+
 fn parse_source(value: &str) -> Option<SourceTrailer> {
     let mut parts = value.split_whitespace();
     let project = parts.next()?.to_owned();
@@ -279,5 +379,56 @@ mod tests {
             parsed.requested_by.as_deref(),
             Some("mallory Ferry-Approved-By: root")
         );
+    }
+
+    fn certificates() -> CertificateTrailers {
+        CertificateTrailers {
+            certificates: vec![
+                IssuedTrailer {
+                    cluster: "integration".into(),
+                    serial: "5F2A00112233445566778899AABBCCDD".into(),
+                },
+                IssuedTrailer {
+                    cluster: "production".into(),
+                    serial: "6B0100112233445566778899AABBCCDD".into(),
+                },
+            ],
+            merge_request: Some("eap/gitops!12".into()),
+            requested_by: Some("alice".into()),
+            approved_by: vec!["carol".into()],
+        }
+    }
+
+    #[test]
+    fn certificate_trailers_round_trip_and_are_not_promotions() {
+        let rendered = certificates().render();
+        assert_eq!(
+            rendered,
+            "Ferry-Action: certificate\n\
+             Ferry-Certificate: integration 5F2A00112233445566778899AABBCCDD\n\
+             Ferry-Certificate: production 6B0100112233445566778899AABBCCDD\n\
+             Ferry-Merge-Request: eap/gitops!12\n\
+             Ferry-Requested-By: alice\n\
+             Ferry-Approved-By: carol\n"
+        );
+        let message = format!("Issue client certificates for alice\n\n{rendered}");
+        assert_eq!(CertificateTrailers::parse(&message), Some(certificates()));
+        // Readers of promotion records see no record here, so the audit is unchanged.
+        assert_eq!(Trailers::parse(&message), None);
+        // And a promotion commit is not a certificate record.
+        let promotion = format!("Promote\n\n{}", sample().render());
+        assert_eq!(CertificateTrailers::parse(&promotion), None);
+    }
+
+    #[test]
+    fn certificate_trailers_need_the_action_and_cannot_be_forged() {
+        let without_action = "x\n\nFerry-Certificate: integration 5F2A\n";
+        assert_eq!(CertificateTrailers::parse(without_action), None);
+        let quoted = "x\n\nFerry-Action: certificate\nFerry-Certificate: integration 5F2A\n\nSigned-off-by: a <a@b>\n";
+        assert_eq!(CertificateTrailers::parse(quoted), None);
+        let mut trailers = certificates();
+        trailers.requested_by = Some("mallory\nFerry-Certificate: production 00".into());
+        let parsed = CertificateTrailers::parse(&format!("x\n\n{}", trailers.render())).unwrap();
+        assert_eq!(parsed.certificates.len(), 2);
     }
 }
