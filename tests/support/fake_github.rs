@@ -985,6 +985,11 @@ async fn merge(
             }
             Some(_) => return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed"),
         }
+        // What the pull request changed, kept: after the merge the branches no longer say.
+        let files = match &r.repo {
+            Some(path) if pull.files.is_empty() => git::files(path, &pull.head_sha, &pull.base_ref),
+            _ => pull.files.clone(),
+        };
         let merge_sha = match r.repo.clone() {
             None => fake_sha(&format!("merge {} {}", pull.number, pull.head_sha)),
             Some(path) => {
@@ -1010,15 +1015,8 @@ async fn merge(
             }
         };
         let r = &mut s.repos[ri];
-        // What the pull request changed, kept: after the merge the branches no longer say.
-        if let Some(path) = r.repo.clone()
-            && r.pulls[pi].files.is_empty()
-        {
-            let pull = &r.pulls[pi];
-            let files = git::files(&path, &pull.head_sha, &pull.base_ref);
-            r.pulls[pi].files = files;
-        }
         let pull = &mut r.pulls[pi];
+        pull.files = files;
         pull.state = "closed".into();
         pull.merged = true;
         pull.merged_by = Some(caller.0);
