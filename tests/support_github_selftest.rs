@@ -295,9 +295,12 @@ async fn check_suites_and_statuses_are_pipelines_for_the_head() {
     ));
 }
 
+/// One request the test server received: its headers and body.
+type Seen = (HeaderMap, Vec<u8>);
+
 #[tokio::test]
 async fn post_signs_the_exact_body_and_sends_github_s_headers() {
-    let seen: Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>> = Arc::default();
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let keep = Arc::clone(&seen);
     let app = axum::Router::new().route(
         "/hook",
