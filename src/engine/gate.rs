@@ -2,9 +2,12 @@
 //! for promotion merge requests its `ferry/gate` status, writes the one status comment, and
 //! merges (with the head-SHA guard) when the gate is open.
 
-use crate::domain::{MrIid, UserId};
+use std::borrow::Cow;
+
+use crate::domain::forge_event::{Pipeline, PipelineStatus};
+use crate::domain::{GitRef, MrIid, UserId};
 use crate::forge::{
-    CommitStatus, MergeOptions, MergeOutcome, MergeRequest, MrState, StatusState,
+    CommitStatus, ForgeKind, MergeOptions, MergeOutcome, MergeRequest, MrState, StatusState,
     upsert_own_comment,
 };
 use crate::gitops::Trailers;
@@ -18,6 +21,101 @@ use super::{Engine, EngineError};
 
 pub(super) async fn evaluate_number(engine: &Engine, number: u64) -> Result<(), EngineError> {
     refresh(engine, MrIid(number), None).await
+}
+
+// ---- Forge differences, in one place -------------------------------------------------------
+
+/// Whether Ferry itself must see the head's pipeline pass before merging. GitLab merges
+/// only when the pipeline succeeds (Ferry asks for auto-merge), so there the forge waits.
+/// GitHub has no REST auto-merge: its adapter merges at once, and without branch protection
+/// requiring checks nothing else would stop a promotion with failing CI, so Ferry waits.
+pub(super) fn waits_for_pipeline(engine: &Engine) -> bool {
+    engine
+        .require_pipeline
+        .unwrap_or(engine.forge.kind() == ForgeKind::GitHub)
+}
+
+/// The forge's name for a policy group. GitHub teams belong to an organisation and the
+/// adapter asks for `org/team-slug`; a policy's bare `group:sre` names the team `sre` of the
+/// organisation that owns the GitOps repository. GitLab group paths are already complete.
+fn forge_group<'g>(engine: &Engine, group: &'g str) -> Cow<'g, str> {
+    let owner = engine.config.gitops_project.as_str().split_once('/');
+    match owner {
+        Some((org, _)) if engine.forge.kind() == ForgeKind::GitHub && !group.contains('/') => {
+            Cow::Owned(format!("{org}/{group}"))
+        }
+        _ => Cow::Borrowed(group),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// A pipeline finished on a commit of the GitOps repository: remember its verdict and
+/// re-check the merge request it ran for.
+pub(super) async fn on_pipeline(engine: &Engine, pipeline: &Pipeline) -> Result<(), EngineError> {
+    let name = pipeline.name.as_deref().unwrap_or_default();
+    // Ferry's own statuses come back as `status` webhooks on GitHub: they are not CI, and
+    // re-checking on them would set them again, which sends them again, forever.
+    if name == messages::POLICY_CONTEXT || name == messages::GATE_CONTEXT {
+        return Ok(());
+    }
+    let project = &engine.config.gitops_project;
+    engine.state.record_pipeline(
+        project,
+        pipeline.sha.as_str(),
+        name,
+        pipeline.status,
+        pipeline.finished_at,
+    )?;
+    let number = match (&pipeline.merge_request, &pipeline.git_ref) {
+        (Some(number), _) => Some(MrIid(*number)),
+        // GitHub statuses, and check suites finished before the pull request was opened,
+        // name only the branch.
+        (None, Some(GitRef::Branch(branch))) => engine
+            .forge
+            .find_open_merge_request(project, branch)
+            .await?
+            .map(|mr| mr.iid),
+        (None, _) => None,
+    };
+    match number {
+        Some(iid) => refresh(engine, iid, None).await,
+        None => Ok(()),
+    }
+}
+
+/// What the pipelines recorded for `head` say, when Ferry must wait for them.
+fn pipeline_failure(engine: &Engine, head: &str) -> Result<Option<Failure>, EngineError> {
+    if !waits_for_pipeline(engine) {
+        return Ok(None);
+    }
+    let records = engine
+        .state
+        .pipelines(&engine.config.gitops_project, head)?;
+    let short = head.get(..7).unwrap_or(head);
+    let failed: Vec<&str> = records
+        .iter()
+        .filter(|r| matches!(r.status, PipelineStatus::Failed | PipelineStatus::Canceled))
+        .map(|r| {
+            if r.name.is_empty() {
+                "CI"
+            } else {
+                r.name.as_str()
+            }
+        })
+        .collect();
+    // As on GitHub's own merge box, skipped and neutral checks do not block.
+    let message = if !failed.is_empty() {
+        format!("the checks on {short} failed ({})", failed.join(", "))
+    } else if records.is_empty() {
+        format!("the checks on {short} have not passed yet")
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(Failure {
+        reason: "pipeline",
+        message,
+    }))
 }
 
 /// Re-checks merge request `iid` from scratch and says where it stands. `answer` is the reply
@@ -202,6 +300,7 @@ async fn gate_failures(
     if let Err(mut gate) = gate::evaluate(environment, &input) {
         failures.append(&mut gate);
     }
+    failures.extend(pipeline_failure(engine, &head)?);
     Ok((!failures.is_empty()).then_some(failures))
 }
 
@@ -254,7 +353,10 @@ pub(super) async fn person(
     let mut groups = Vec::new();
     for principal in principals {
         if let Principal::Group(group) = principal
-            && engine.forge.is_group_member(group, user).await?
+            && engine
+                .forge
+                .is_group_member(&forge_group(engine, group), user)
+                .await?
         {
             groups.push(group.clone());
         }

@@ -50,6 +50,9 @@ pub struct Engine {
     /// The durable record of which comment commands ran; without it (tests driving
     /// [`Engine::on_event`] directly) every command of a new comment runs and edits run none.
     comments: Option<CommentCommands>,
+    /// Whether promotion merge requests wait for a green pipeline on their head before
+    /// Ferry merges; `None`: the forge's default (see `gate::waits_for_pipeline`).
+    require_pipeline: Option<bool>,
 }
 
 /// Why handling an event failed; transient failures are retried by the workers.
@@ -87,7 +90,18 @@ impl Engine {
             forge,
             state,
             comments: None,
+            require_pipeline: None,
         }
+    }
+
+    /// Makes Ferry wait (or not) for the GitOps repository's CI to pass on a promotion
+    /// merge request's head before it merges. The default is to wait on GitHub, which has
+    /// no REST "merge when the pipeline succeeds", and to leave it to GitLab's own
+    /// merge-when-pipeline-succeeds there. Turn it off on GitHub for a repository with no
+    /// CI at all, or promotions would wait forever.
+    pub fn require_pipeline(mut self, require: bool) -> Self {
+        self.require_pipeline = Some(require);
+        self
     }
 
     pub fn with_comments(mut self, comments: CommentCommands) -> Self {
@@ -123,10 +137,7 @@ impl Engine {
                 gate::evaluate_number(self, review.merge_request).await
             }
             ForgeEvent::PipelineFinished(pipeline) if self.is_gitops(&pipeline.project) => {
-                match pipeline.merge_request {
-                    Some(number) => gate::evaluate_number(self, number).await,
-                    None => Ok(()),
-                }
+                gate::on_pipeline(self, &pipeline).await
             }
             other => {
                 tracing::debug!(kind = other.kind(), "nothing to do");

@@ -1,6 +1,6 @@
 //! What the workflow remembers between events, per merge request of the GitOps repository:
 //! `/ferry approve` votes (tied to the head SHA they were given for, so a push resets them)
-//! and holds. Kept in Ferry's own SQLite file, never in the merge request body, which anyone
+//! and holds; per commit, the last verdict of each CI that reported on it. Kept in Ferry's own SQLite file, never in the merge request body, which anyone
 //! who can edit the MR could rewrite.
 
 use std::path::Path;
@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::domain::forge_event::PipelineStatus;
 use crate::domain::{MrIid, ProjectPath, UserId};
 
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +101,16 @@ impl State {
                  mr INTEGER NOT NULL,
                  text TEXT NOT NULL,
                  PRIMARY KEY (project, mr)
+             );",
+        )?;
+        connection.execute_batch(
+            "CREATE TABLE IF NOT EXISTS pipelines (
+                 project TEXT NOT NULL,
+                 sha TEXT NOT NULL,
+                 name TEXT NOT NULL,
+                 status TEXT NOT NULL,
+                 finished_ms INTEGER,
+                 PRIMARY KEY (project, sha, name)
              );",
         )?;
         Ok(Self {
@@ -368,6 +379,82 @@ impl State {
     }
 }
 
+/// What one CI (a GitHub app's check suite, a status context, a GitLab pipeline) last said
+/// about a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipelineRecord {
+    pub name: String,
+    pub status: PipelineStatus,
+}
+
+fn status_name(status: PipelineStatus) -> &'static str {
+    match status {
+        PipelineStatus::Success => "success",
+        PipelineStatus::Failed => "failed",
+        PipelineStatus::Canceled => "canceled",
+        PipelineStatus::Skipped => "skipped",
+    }
+}
+
+fn status_from_name(name: &str) -> Option<PipelineStatus> {
+    Some(match name {
+        "success" => PipelineStatus::Success,
+        "failed" => PipelineStatus::Failed,
+        "canceled" => PipelineStatus::Canceled,
+        "skipped" => PipelineStatus::Skipped,
+        _ => return None,
+    })
+}
+
+impl State {
+    /// Records that CI `name` finished on `sha` with `status`. A re-run replaces the earlier
+    /// verdict; a delivery that finished before the one kept is dropped, since webhooks can
+    /// arrive out of order.
+    pub fn record_pipeline(
+        &self,
+        project: &ProjectPath,
+        sha: &str,
+        name: &str,
+        status: PipelineStatus,
+        finished_at: Option<jiff::Timestamp>,
+    ) -> Result<(), StateError> {
+        let finished_ms = finished_at.map(|at| at.as_millisecond());
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO pipelines (project, sha, name, status, finished_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (project, sha, name) DO UPDATE SET status = ?4, finished_ms = ?5
+                 WHERE ?5 IS NULL OR pipelines.finished_ms IS NULL OR pipelines.finished_ms <= ?5",
+                params![project.as_str(), sha.to_ascii_lowercase(), name, status_name(status), finished_ms],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// The last verdict of every CI that reported on `sha`, by name.
+    pub fn pipelines(
+        &self,
+        project: &ProjectPath,
+        sha: &str,
+    ) -> Result<Vec<PipelineRecord>, StateError> {
+        self.with(|c| {
+            let mut statement = c.prepare(
+                "SELECT name, status FROM pipelines WHERE project = ?1 AND sha = ?2 ORDER BY name",
+            )?;
+            let rows = statement
+                .query_map(params![project.as_str(), sha.to_ascii_lowercase()], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows
+                .into_iter()
+                .filter_map(|(name, status)| {
+                    status_from_name(&status).map(|status| PipelineRecord { name, status })
+                })
+                .collect())
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,6 +508,50 @@ mod tests {
                 .expect("other MR")
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn pipelines_keep_the_latest_verdict_per_ci() {
+        let state = State::in_memory().expect("state");
+        let (p, sha) = (project(), "ABC123");
+        assert!(state.pipelines(&p, "abc123").expect("read").is_empty());
+        let at = |t: &str| Some(t.parse::<jiff::Timestamp>().expect("time"));
+        let record = |name: &str, status, when| {
+            state
+                .record_pipeline(&p, sha, name, status, when)
+                .expect("record")
+        };
+        record(
+            "actions",
+            PipelineStatus::Failed,
+            at("2026-01-01T10:00:00Z"),
+        );
+        record(
+            "actions",
+            PipelineStatus::Success,
+            at("2026-01-01T10:05:00Z"),
+        );
+        // An older delivery arriving late does not undo the re-run.
+        record(
+            "actions",
+            PipelineStatus::Failed,
+            at("2026-01-01T10:04:59.5Z"),
+        );
+        record("ci/jenkins", PipelineStatus::Skipped, None);
+        assert_eq!(
+            state.pipelines(&p, "abc123").expect("read"),
+            vec![
+                PipelineRecord {
+                    name: "actions".into(),
+                    status: PipelineStatus::Success
+                },
+                PipelineRecord {
+                    name: "ci/jenkins".into(),
+                    status: PipelineStatus::Skipped
+                },
+            ]
+        );
+        assert!(state.pipelines(&p, "def456").expect("other").is_empty());
     }
 
     #[test]

@@ -1,9 +1,15 @@
 //! An in-memory GitHub (REST API) served over HTTP on 127.0.0.1: the endpoints Ferry uses,
 //! with GitHub's request and response shapes and status codes, and state a test can seed and
 //! inspect through `FakeGitHub`.
+//!
+//! A repository can be attached to a real bare repository (`attach_repo`): its branches are
+//! then that repository's `refs/heads`, an open pull request's head follows its branch, its
+//! files and mergeability come from the commits, and merging makes a real merge commit (see
+//! `fake_github_git`).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -13,6 +19,7 @@ use axum::routing::{get, patch, post, put};
 use axum::{Extension, Json, Router};
 use serde_json::{Value, json};
 
+use super::fake_github_git as git;
 use super::faults::{Fault, Faults, Seen, fake_sha, inject, lock, page_of};
 
 #[derive(Debug, Clone)]
@@ -31,10 +38,13 @@ pub struct Repo {
     pub branches: BTreeMap<String, String>,
     pub pulls: Vec<Pull>,
     pub statuses: Vec<Status>,
+    pub check_suites: Vec<CheckSuite>,
+    /// The bare repository behind it, when attached.
+    pub repo: Option<PathBuf>,
 }
 
 impl Repo {
-    fn full_name(&self) -> String {
+    pub fn full_name(&self) -> String {
         format!("{}/{}", self.owner, self.name)
     }
 }
@@ -54,6 +64,7 @@ pub struct Pull {
     pub labels: Vec<String>,
     pub merged: bool,
     pub merge_commit_sha: Option<String>,
+    pub merged_by: Option<u64>,
     /// False makes merging answer 405, as for conflicts or failing required checks.
     pub mergeable: bool,
     pub files: Vec<File>,
@@ -104,6 +115,19 @@ pub struct Status {
     pub creator_id: u64,
 }
 
+/// A check suite on a commit: one CI app's verdict.
+#[derive(Debug, Clone)]
+pub struct CheckSuite {
+    pub id: u64,
+    pub head_sha: String,
+    pub head_branch: Option<String>,
+    pub app_slug: String,
+    /// `queued`, `in_progress` or `completed`.
+    pub status: String,
+    /// Set once completed: `success`, `failure`, `neutral`, `cancelled`, `timed_out` ...
+    pub conclusion: Option<String>,
+}
+
 #[derive(Debug, Default)]
 pub struct GitHubState {
     next_id: u64,
@@ -122,7 +146,7 @@ impl GitHubState {
         self.next_id
     }
 
-    fn user_json(&self, id: u64) -> Value {
+    pub fn user_json(&self, id: u64) -> Value {
         let login = self
             .users
             .get(&id)
@@ -197,6 +221,14 @@ impl FakeGitHub {
             )
             .route("/repos/{owner}/{repo}/statuses/{sha}", post(create_status))
             .route(
+                "/repos/{owner}/{repo}/commits/{reference}/status",
+                get(combined_status),
+            )
+            .route(
+                "/repos/{owner}/{repo}/commits/{reference}/check-suites",
+                get(check_suites),
+            )
+            .route(
                 "/repos/{owner}/{repo}/collaborators/{login}/permission",
                 get(permission),
             )
@@ -228,7 +260,114 @@ impl FakeGitHub {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut GitHubState) -> T) -> T {
-        f(&mut lock(&self.state))
+        f(&mut synced(&self.state))
+    }
+
+    /// Backs `repo` by the bare repository at `bare_repo`: branches are read from its
+    /// `refs/heads` (on every request), a pull request needs its head branch there and
+    /// follows it, and merging writes a real merge commit to the base branch.
+    pub fn attach_repo(&self, repo: &str, bare_repo: &FsPath) {
+        self.with(|s| repo_of(s, repo).repo = Some(bare_repo.to_owned()));
+    }
+
+    /// Opens a pull request from an existing branch of an attached repository, at its head.
+    pub fn open_pull_from_branch(
+        &self,
+        repo: &str,
+        author: u64,
+        head: &str,
+        base: &str,
+        title: &str,
+    ) -> u64 {
+        self.with(|s| {
+            let id = s.id();
+            let r = repo_of(s, repo);
+            let sha = r
+                .branches
+                .get(head)
+                .cloned()
+                .unwrap_or_else(|| panic!("{repo} has no branch {head}"));
+            let number = r.pulls.len() as u64 + 1;
+            r.pulls
+                .push(new_pull(id, number, author, head, base, &sha, title));
+            number
+        })
+    }
+
+    /// A check suite of `app` on `sha`, queued until [`FakeGitHub::complete_check_suite`].
+    pub fn add_check_suite(&self, repo: &str, sha: &str, branch: Option<&str>, app: &str) -> u64 {
+        self.with(|s| {
+            let id = s.id();
+            repo_of(s, repo).check_suites.push(CheckSuite {
+                id,
+                head_sha: sha.into(),
+                head_branch: branch.map(str::to_owned),
+                app_slug: app.into(),
+                status: "queued".into(),
+                conclusion: None,
+            });
+            id
+        })
+    }
+
+    pub fn complete_check_suite(&self, repo: &str, id: u64, conclusion: &str) {
+        self.with(|s| {
+            let suite = repo_of(s, repo)
+                .check_suites
+                .iter_mut()
+                .find(|c| c.id == id)
+                .unwrap_or_else(|| panic!("no check suite {id}"));
+            suite.status = "completed".into();
+            suite.conclusion = Some(conclusion.into());
+        });
+    }
+
+    pub fn check_suite(&self, repo: &str, id: u64) -> CheckSuite {
+        self.with(|s| {
+            repo_of(s, repo)
+                .check_suites
+                .iter()
+                .find(|c| c.id == id)
+                .cloned()
+                .unwrap_or_else(|| panic!("no check suite {id}"))
+        })
+    }
+
+    /// A commit status set by `creator`, as CI would (`POST /statuses/{sha}`); returns its id.
+    pub fn add_status(
+        &self,
+        repo: &str,
+        sha: &str,
+        context: &str,
+        state: &str,
+        creator: u64,
+    ) -> u64 {
+        self.with(|s| {
+            let id = s.id();
+            repo_of(s, repo).statuses.push(Status {
+                id,
+                sha: sha.into(),
+                context: context.into(),
+                state: state.into(),
+                description: None,
+                target_url: None,
+                creator_id: creator,
+            });
+            id
+        })
+    }
+
+    /// The open pull requests whose head is `sha`: what GitHub lists in a check
+    /// suite's `pull_requests`.
+    pub fn pulls_at(&self, repo: &str, sha: &str) -> Vec<u64> {
+        self.with(|s| {
+            repo_of(s, repo)
+                .pulls
+                .iter()
+                .filter(|p| p.state == "open" && p.head_sha == sha)
+                .map(|p| p.number)
+                .collect()
+        })
     }
 
     pub fn add_user(&self, login: &str) -> u64 {
@@ -280,9 +419,14 @@ impl FakeGitHub {
         });
     }
 
+    /// On an attached repository `sha` must be a commit of it: the real branch moves.
     pub fn set_branch(&self, repo: &str, branch: &str, sha: &str) {
         self.with(|s| {
-            repo_of(s, repo).branches.insert(branch.into(), sha.into());
+            let r = repo_of(s, repo);
+            if let Some(path) = &r.repo {
+                git::set_head(path, branch, sha);
+            }
+            r.branches.insert(branch.into(), sha.into());
         });
     }
 
@@ -309,9 +453,13 @@ impl FakeGitHub {
     pub fn push(&self, repo: &str, number: u64, sha: &str) {
         self.with(|s| {
             let r = repo_of(s, repo);
+            let path = r.repo.clone();
             let pull = pull_of(r, number);
             pull.head_sha = sha.into();
             let branch = pull.head_ref.clone();
+            if let Some(path) = path {
+                git::set_head(&path, &branch, sha);
+            }
             r.branches.insert(branch, sha.into());
         });
     }
@@ -400,6 +548,45 @@ fn pull_of(r: &mut Repo, number: u64) -> &mut Pull {
         .unwrap_or_else(|| panic!("the fake GitHub has no pull request #{number}"))
 }
 
+/// Locks the state and brings attached repositories up to date with their git repositories.
+fn synced(state: &Mutex<GitHubState>) -> MutexGuard<'_, GitHubState> {
+    let mut s = lock(state);
+    for r in &mut s.repos {
+        let Some(path) = r.repo.clone() else {
+            continue;
+        };
+        r.branches = git::heads(&path);
+        // GitHub moves an open pull request's head with its branch; reviews stay (dismissing
+        // stale approvals is a branch protection setting the fake does not model).
+        for pull in r.pulls.iter_mut().filter(|p| p.state == "open") {
+            if let Some(head) = r.branches.get(&pull.head_ref) {
+                pull.head_sha = head.clone();
+            }
+        }
+    }
+    s
+}
+
+/// Whether the pull request can be merged now: the seeded flag, and on an attached
+/// repository also a clean merge of its head into its base.
+fn mergeable_now(r: &Repo, p: &Pull) -> bool {
+    p.mergeable
+        && r.repo
+            .as_deref()
+            .is_none_or(|path| git::mergeable(path, &p.head_sha, &p.base_ref).is_ok())
+}
+
+/// GitHub's default merge commit message for the "merge" method.
+fn default_merge_message(r: &Repo, p: &Pull) -> (String, String) {
+    (
+        format!(
+            "Merge pull request #{} from {}/{}",
+            p.number, r.owner, p.head_ref
+        ),
+        p.title.clone(),
+    )
+}
+
 fn new_pull(
     id: u64,
     number: u64,
@@ -422,6 +609,7 @@ fn new_pull(
         labels: Vec::new(),
         merged: false,
         merge_commit_sha: None,
+        merged_by: None,
         mergeable: true,
         files: Vec::new(),
         comments: Vec::new(),
@@ -471,7 +659,7 @@ async fn authenticate(State(state): State<Shared>, mut request: Request, next: N
     }
 }
 
-fn pull_json(s: &GitHubState, r: &Repo, p: &Pull) -> Value {
+pub fn pull_json(s: &GitHubState, r: &Repo, p: &Pull) -> Value {
     let labels: Vec<Value> = p
         .labels
         .iter()
@@ -495,8 +683,10 @@ fn pull_json(s: &GitHubState, r: &Repo, p: &Pull) -> Value {
         "draft": false,
         "merged": p.merged,
         "merged_at": if p.merged { json!("2026-01-01T00:00:00Z") } else { Value::Null },
+        "merged_by": p.merged_by.map(|id| s.user_json(id)),
         "merge_commit_sha": p.merge_commit_sha,
-        "mergeable": p.mergeable,
+        "mergeable": p.state != "open" || mergeable_now(r, p),
+        "mergeable_state": if p.state != "open" { "unknown" } else if mergeable_now(r, p) { "clean" } else { "dirty" },
         "head": { "label": format!("{}:{}", r.owner, p.head_ref), "ref": p.head_ref, "sha": p.head_sha },
         "base": { "label": format!("{}:{}", r.owner, p.base_ref), "ref": p.base_ref, "sha": base_sha },
         "html_url": format!("https://github.test/{}/pull/{}", r.full_name(), p.number),
@@ -504,7 +694,7 @@ fn pull_json(s: &GitHubState, r: &Repo, p: &Pull) -> Value {
     })
 }
 
-fn comment_json(s: &GitHubState, r: &Repo, c: &IssueComment) -> Value {
+pub fn comment_json(s: &GitHubState, r: &Repo, c: &IssueComment) -> Value {
     json!({
         "id": c.id,
         "body": c.body,
@@ -549,7 +739,7 @@ fn with_pull(
     number: u64,
     f: impl FnOnce(&mut GitHubState, usize, usize) -> Response,
 ) -> Response {
-    let mut s = lock(state);
+    let mut s = synced(state);
     let Some(ri) = s.repo_index(owner, repo) else {
         return not_found();
     };
@@ -568,11 +758,11 @@ async fn current_user(
     State(state): State<Shared>,
     Extension(caller): Extension<Caller>,
 ) -> Response {
-    Json(lock(&state).user_json(caller.0)).into_response()
+    Json(synced(&state).user_json(caller.0)).into_response()
 }
 
 async fn user_by_id(State(state): State<Shared>, Path(id): Path<u64>) -> Response {
-    let s = lock(&state);
+    let s = synced(&state);
     if s.users.contains_key(&id) {
         Json(s.user_json(id)).into_response()
     } else {
@@ -585,7 +775,7 @@ async fn list_pulls(
     Path((owner, repo)): Path<(String, String)>,
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Response {
-    let s = lock(&state);
+    let s = synced(&state);
     let Some(ri) = s.repo_index(&owner, &repo) else {
         return not_found();
     };
@@ -621,7 +811,7 @@ async fn create_pull(
             .to_owned()
     };
     let (head, base, title) = (field("head"), field("base"), field("title"));
-    let mut s = lock(&state);
+    let mut s = synced(&state);
     let id = s.id();
     let Some(ri) = s.repo_index(&owner, &repo) else {
         return not_found();
@@ -644,11 +834,21 @@ async fn create_pull(
         )
             .into_response();
     }
-    let sha = r
-        .branches
-        .get(&head)
-        .cloned()
-        .unwrap_or_else(|| fake_sha(&head));
+    let sha = match (r.branches.get(&head), &r.repo) {
+        (Some(sha), _) => sha.clone(),
+        (None, None) => fake_sha(&head),
+        // A real repository has no such branch: GitHub refuses the head.
+        (None, Some(_)) => {
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({
+                    "message": "Validation Failed",
+                    "errors": [{ "resource": "PullRequest", "field": "head", "code": "invalid" }],
+                })),
+            )
+                .into_response();
+        }
+    };
     let number = r.pulls.len() as u64 + 1;
     let mut pull = new_pull(id, number, caller.0, &head, &base, &sha, &title);
     pull.body = field("body");
@@ -694,8 +894,14 @@ async fn files(
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Response {
     with_pull(&state, &owner, &repo, number, |s, ri, pi| {
-        let items = s.repos[ri].pulls[pi]
-            .files
+        let (r, pull) = (&s.repos[ri], &s.repos[ri].pulls[pi]);
+        let computed = match &r.repo {
+            Some(path) if pull.files.is_empty() && pull.state == "open" => {
+                git::files(path, &pull.head_sha, &pull.base_ref)
+            }
+            _ => pull.files.clone(),
+        };
+        let items = computed
             .iter()
             .map(|f| {
                 let mut value = json!({
@@ -744,12 +950,18 @@ async fn reviews(
 
 async fn merge(
     State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
     Path((owner, repo, number)): Path<(String, String, u64)>,
     Json(body): Json<Value>,
 ) -> Response {
     with_pull(&state, &owner, &repo, number, |s, ri, pi| {
-        let pull = &mut s.repos[ri].pulls[pi];
-        if pull.state != "open" || !pull.mergeable {
+        let merger = s
+            .users
+            .get(&caller.0)
+            .map_or_else(|| format!("user{}", caller.0), |u| u.login.clone());
+        let r = &s.repos[ri];
+        let pull = &r.pulls[pi];
+        if pull.state != "open" || !mergeable_now(r, pull) {
             return error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "Pull Request is not mergeable",
@@ -763,12 +975,54 @@ async fn merge(
                 "Head branch was modified. Review and try the merge again.",
             );
         }
-        let merge_sha = fake_sha(&format!("merge {} {}", pull.number, pull.head_sha));
+        match body.get("merge_method").and_then(Value::as_str) {
+            None | Some("merge") => {}
+            Some("squash" | "rebase") => {
+                return error(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "Only merge commits are allowed on this fake repository.",
+                );
+            }
+            Some(_) => return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed"),
+        }
+        // What the pull request changed, kept: after the merge the branches no longer say.
+        let files = match &r.repo {
+            Some(path) if pull.files.is_empty() => git::files(path, &pull.head_sha, &pull.base_ref),
+            _ => pull.files.clone(),
+        };
+        let merge_sha = match r.repo.clone() {
+            None => fake_sha(&format!("merge {} {}", pull.number, pull.head_sha)),
+            Some(path) => {
+                let (title, text) = default_merge_message(r, pull);
+                let field = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_owned);
+                let title = field("commit_title").unwrap_or(title);
+                let text = field("commit_message").unwrap_or(text);
+                let message = if text.is_empty() {
+                    title
+                } else {
+                    format!("{title}\n\n{text}")
+                };
+                let (head, base) = (pull.head_sha.clone(), pull.base_ref.clone());
+                match git::merge(&path, &head, &base, &message, (caller.0, &merger)) {
+                    Ok(sha) => sha,
+                    Err(_) => {
+                        return error(
+                            StatusCode::METHOD_NOT_ALLOWED,
+                            "Pull Request is not mergeable",
+                        );
+                    }
+                }
+            }
+        };
+        let r = &mut s.repos[ri];
+        let pull = &mut r.pulls[pi];
+        pull.files = files;
         pull.state = "closed".into();
         pull.merged = true;
+        pull.merged_by = Some(caller.0);
         pull.merge_commit_sha = Some(merge_sha.clone());
         let base = pull.base_ref.clone();
-        s.repos[ri].branches.insert(base, merge_sha.clone());
+        r.branches.insert(base, merge_sha.clone());
         Json(json!({ "sha": merge_sha, "merged": true, "message": "Pull Request successfully merged" }))
             .into_response()
     })
@@ -858,7 +1112,7 @@ async fn edit_comment(
     let Some(text) = body.get("body").and_then(Value::as_str).map(str::to_owned) else {
         return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed");
     };
-    let mut s = lock(&state);
+    let mut s = synced(&state);
     let Some(ri) = s.repo_index(&owner, &repo) else {
         return not_found();
     };
@@ -895,7 +1149,7 @@ async fn react(
     {
         return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed");
     }
-    let mut s = lock(&state);
+    let mut s = synced(&state);
     let reaction_id = s.id();
     let Some(ri) = s.repo_index(&owner, &repo) else {
         return not_found();
@@ -941,7 +1195,7 @@ async fn create_status(
     else {
         return error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed");
     };
-    let mut s = lock(&state);
+    let mut s = synced(&state);
     let id = s.id();
     let Some(ri) = s.repo_index(&owner, &repo) else {
         return not_found();
@@ -976,7 +1230,7 @@ async fn permission(
     State(state): State<Shared>,
     Path((owner, repo, login)): Path<(String, String, String)>,
 ) -> Response {
-    let s = lock(&state);
+    let s = synced(&state);
     let Some(ri) = s.repo_index(&owner, &repo) else {
         return not_found();
     };
@@ -1002,12 +1256,15 @@ async fn delete_branch(
     State(state): State<Shared>,
     Path((owner, repo, branch)): Path<(String, String, String)>,
 ) -> Response {
-    let mut s = lock(&state);
+    let mut s = synced(&state);
     let Some(ri) = s.repo_index(&owner, &repo) else {
         return not_found();
     };
-    if s.repos[ri].branches.remove(&branch).is_none() {
+    let Some(sha) = s.repos[ri].branches.remove(&branch) else {
         return error(StatusCode::UNPROCESSABLE_ENTITY, "Reference does not exist");
+    };
+    if let Some(path) = &s.repos[ri].repo {
+        git::delete_branch(path, &branch, &sha);
     }
     s.deleted_branches.push((format!("{owner}/{repo}"), branch));
     StatusCode::NO_CONTENT.into_response()
@@ -1017,7 +1274,7 @@ async fn team_membership(
     State(state): State<Shared>,
     Path((org, team, login)): Path<(String, String, String)>,
 ) -> Response {
-    let s = lock(&state);
+    let s = synced(&state);
     let Some(user) = s.user_by_login(&login) else {
         return not_found();
     };
@@ -1025,4 +1282,112 @@ async fn team_membership(
         Some(membership) => Json(json!({ "role": "member", "state": membership })).into_response(),
         None => not_found(),
     }
+}
+
+/// A `{ref}` of the commits endpoints: a commit id, or a branch name resolved to its head.
+fn commit_of(r: &Repo, reference: &str) -> String {
+    r.branches
+        .get(reference)
+        .cloned()
+        .unwrap_or_else(|| reference.to_owned())
+}
+
+/// `GET /repos/{o}/{r}/commits/{ref}/status`: the latest status per context and their
+/// combination (failure if any failed or errored, else pending if any is pending or there
+/// are none, else success).
+async fn combined_status(
+    State(state): State<Shared>,
+    Path((owner, repo, reference)): Path<(String, String, String)>,
+) -> Response {
+    let s = synced(&state);
+    let Some(ri) = s.repo_index(&owner, &repo) else {
+        return not_found();
+    };
+    let r = &s.repos[ri];
+    let sha = commit_of(r, &reference);
+    let mut latest: BTreeMap<&str, &Status> = BTreeMap::new();
+    for status in r.statuses.iter().filter(|x| x.sha == sha) {
+        latest.insert(&status.context, status);
+    }
+    let states: Vec<&str> = latest.values().map(|x| x.state.as_str()).collect();
+    let combined = if states.iter().any(|x| *x == "failure" || *x == "error") {
+        "failure"
+    } else if states.is_empty() || states.contains(&"pending") {
+        "pending"
+    } else {
+        "success"
+    };
+    let statuses: Vec<Value> = latest
+        .values()
+        .map(|x| {
+            json!({
+                "id": x.id,
+                "state": x.state,
+                "context": x.context,
+                "description": x.description,
+                "target_url": x.target_url,
+                "creator": s.user_json(x.creator_id),
+            })
+        })
+        .collect();
+    Json(json!({
+        "state": combined,
+        "sha": sha,
+        "total_count": statuses.len(),
+        "statuses": statuses,
+        "repository": { "id": r.id, "full_name": r.full_name() },
+    }))
+    .into_response()
+}
+
+pub(crate) fn check_suite_json(r: &Repo, c: &CheckSuite) -> Value {
+    let pulls: Vec<Value> = r
+        .pulls
+        .iter()
+        .filter(|p| p.state == "open" && p.head_sha == c.head_sha)
+        .map(|p| {
+            json!({
+                "id": p.id,
+                "number": p.number,
+                "url": format!("https://api.github.test/repos/{}/pulls/{}", r.full_name(), p.number),
+                "head": { "ref": p.head_ref, "sha": p.head_sha, "repo": { "id": r.id, "name": r.name } },
+                "base": { "ref": p.base_ref, "sha": r.branches.get(&p.base_ref), "repo": { "id": r.id, "name": r.name } },
+            })
+        })
+        .collect();
+    json!({
+        "id": c.id,
+        "node_id": format!("CS_{}", c.id),
+        "head_branch": c.head_branch,
+        "head_sha": c.head_sha,
+        "status": c.status,
+        "conclusion": c.conclusion,
+        "url": format!("https://api.github.test/repos/{}/check-suites/{}", r.full_name(), c.id),
+        "before": null,
+        "after": c.head_sha,
+        "pull_requests": pulls,
+        "app": { "id": 15368, "slug": c.app_slug, "name": c.app_slug },
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:01:00Z",
+    })
+}
+
+/// `GET /repos/{o}/{r}/commits/{ref}/check-suites`.
+async fn check_suites(
+    State(state): State<Shared>,
+    Path((owner, repo, reference)): Path<(String, String, String)>,
+) -> Response {
+    let s = synced(&state);
+    let Some(ri) = s.repo_index(&owner, &repo) else {
+        return not_found();
+    };
+    let r = &s.repos[ri];
+    let sha = commit_of(r, &reference);
+    let suites: Vec<Value> = r
+        .check_suites
+        .iter()
+        .filter(|c| c.head_sha == sha)
+        .map(|c| check_suite_json(r, c))
+        .collect();
+    Json(json!({ "total_count": suites.len(), "check_suites": suites })).into_response()
 }
