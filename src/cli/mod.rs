@@ -9,6 +9,7 @@
 mod audit;
 mod csr;
 mod events;
+mod mr;
 mod patch;
 mod plan;
 mod policy;
@@ -75,6 +76,8 @@ pub enum Command {
     Rollback(rollback::RollbackArgs),
     /// Show the promotion history of a GitOps repository, read back from git (see docs/gitops.md).
     Audit(audit::AuditArgs),
+    /// Merge requests of the local forge: list, show, comment, approve, merge (docs/forges.md).
+    Mr(mr::MrArgs),
 }
 
 /// Exit code for "the check failed" (see the module docs).
@@ -107,6 +110,7 @@ pub fn main() -> ExitCode {
         Command::Promote(args) => promote::run(args),
         Command::Rollback(args) => rollback::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Mr(args) => mr::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,4 +1,4 @@
-//! Forges: the one `Forge` trait the engine calls, and its GitLab and GitHub adapters.
+//! Forges: the one `Forge` trait the engine calls, and its GitLab, GitHub and local adapters.
 //!
 //! Each forge's quirks (paths, field names, status codes, pagination, which status means
 //! "head moved") stay inside its adapter; the engine sees `types` and `ForgeError` only.
@@ -9,6 +9,7 @@ pub mod error;
 pub mod github;
 pub mod gitlab;
 pub mod http;
+pub mod local;
 pub mod marker;
 pub mod types;
 
@@ -20,6 +21,7 @@ pub use error::ForgeError;
 pub use github::{GitHubConfig, GitHubForge};
 pub use gitlab::{GitLabConfig, GitLabForge};
 pub use http::HttpPolicy;
+pub use local::LocalForge;
 pub use marker::upsert_own_comment;
 pub use types::*;
 
