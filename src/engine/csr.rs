@@ -18,7 +18,7 @@ use crate::csr::merge::Refusal;
 use crate::domain::forge_event::MergeRequestMerge;
 use crate::domain::{ForgeEvent, MrIid};
 use crate::forge::{
-    ChangedFile, CommitStatus, FileChange, ForgeKind, MergeRequest, StatusState, upsert_own_comment,
+    ChangedFile, CommitStatus, FileChange, MergeRequest, StatusState, upsert_own_comment,
 };
 use crate::gitops::{self, Outcome, Retry};
 
@@ -74,14 +74,6 @@ pub(super) fn remember_actors(engine: &Engine, event: &ForgeEvent) -> Result<(),
         engine.state.remember_username(actor.id, &actor.username)?;
     }
     Ok(())
-}
-
-fn merge_request_ref(engine: &Engine, iid: MrIid) -> String {
-    let sign = match engine.forge.kind() {
-        ForgeKind::GitLab => '!',
-        ForgeKind::GitHub => '#',
-    };
-    format!("{}{sign}{}", engine.config.gitops_project, iid.0)
 }
 
 /// The CSR section of an open merge request's status comment, after setting its `ferry/csr`
@@ -158,7 +150,7 @@ pub(super) async fn on_merged(
         (Some(why), _, _) => Signing::Refused(why),
         (None, Some(merger), Some(author)) => {
             let change = change::CertificateChange {
-                merge_request: merge_request_ref(engine, iid),
+                merge_request: engine.merge_request_ref(iid),
                 merge_sha: git2::Oid::from_str(merge.merge_sha.as_str()).map_err(|err| {
                     EngineError::Other(format!("the merge commit id is not a SHA: {err}"))
                 })?,

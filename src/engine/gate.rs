@@ -11,6 +11,7 @@ use crate::forge::{
     upsert_own_comment,
 };
 use crate::gitops::Trailers;
+use crate::gitops::trailers::MergeTrailers;
 use crate::policy::gate::{self, Failure, FreezeOverride, GateInput, Hold};
 use crate::policy::principal::{Person, Principal};
 use crate::policy::{Environment, Gate, Policy};
@@ -364,6 +365,39 @@ pub(super) async fn person(
     Ok(Person { user, groups })
 }
 
+/// The merge commit's message: the forge's usual words, then the merge request and whoever
+/// approved this head, as trailers for the audit.
+async fn merge_message(
+    engine: &Engine,
+    mr: &MergeRequest,
+    head: &str,
+) -> Result<String, EngineError> {
+    let project = &engine.config.gitops_project;
+    let mut approved_by: Vec<String> = engine
+        .state
+        .approvals(project, mr.iid, head)?
+        .into_iter()
+        .map(|(_, username)| username)
+        .collect();
+    for approval in engine.forge.approvals(project, mr.iid).await? {
+        let current = approval.commit.as_ref().is_none_or(|c| c.as_str() == head);
+        if current && !approved_by.contains(&approval.username) {
+            approved_by.push(approval.username);
+        }
+    }
+    let trailers = MergeTrailers {
+        merge_request: engine.merge_request_ref(mr.iid),
+        approved_by,
+    };
+    Ok(format!(
+        "Merge branch '{}' into '{}'\n\n{}\n\n{}",
+        mr.source_branch,
+        mr.target_branch,
+        mr.title,
+        trailers.render()
+    ))
+}
+
 async fn merge(
     engine: &Engine,
     mr: &MergeRequest,
@@ -372,7 +406,7 @@ async fn merge(
     let options = MergeOptions {
         sha: head.clone(),
         when_pipeline_succeeds: true,
-        commit_message: None,
+        commit_message: Some(merge_message(engine, mr, head.as_str()).await?),
         remove_source_branch: true,
     };
     let outcome = engine

@@ -8,6 +8,7 @@
 
 mod commands;
 mod csr;
+pub mod feed;
 mod gate;
 mod git;
 pub mod messages;
@@ -26,6 +27,7 @@ use crate::store::{BoxFuture, Delivery};
 use crate::worker::{CommentCommands, CommentPlan, Handler, HandlerError};
 
 pub use csr::CsrSettings;
+pub use feed::{FeedReport, LocalFeed};
 pub use state::State;
 
 /// What the engine needs to know about the one GitOps repository it serves.
@@ -69,11 +71,16 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    fn into_handler_error(self) -> HandlerError {
-        let permanent = matches!(
+    /// Whether handling the same event again cannot succeed (the change itself is invalid).
+    pub fn is_permanent(&self) -> bool {
+        matches!(
             self,
             EngineError::GitOps(GitOpsError::Edit(_) | GitOpsError::Invalid(_))
-        );
+        )
+    }
+
+    fn into_handler_error(self) -> HandlerError {
+        let permanent = self.is_permanent();
         let message = self.to_string();
         if permanent {
             HandlerError::permanent(message)
@@ -111,6 +118,16 @@ impl Engine {
 
     fn is_gitops(&self, project: &ProjectPath) -> bool {
         *project == self.config.gitops_project
+    }
+
+    /// How trailers name a merge request of the GitOps repository: `eap/gitops!12` on
+    /// GitLab, `owner/repo#12` on GitHub.
+    pub(crate) fn merge_request_ref(&self, iid: crate::domain::MrIid) -> String {
+        let sign = match self.forge.kind() {
+            crate::forge::ForgeKind::GitLab => '!',
+            crate::forge::ForgeKind::GitHub => '#',
+        };
+        format!("{}{sign}{}", self.config.gitops_project, iid.0)
     }
 
     /// Acts on one domain event.

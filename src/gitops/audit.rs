@@ -11,7 +11,7 @@ use git2::{Commit, Delta, Oid, Repository, Sort, Tree};
 use serde::{Deserialize, Serialize};
 
 use super::error::GitOpsError;
-use super::trailers::{Action, SourceTrailer, Trailers};
+use super::trailers::{Action, MergeTrailers, SourceTrailer, Trailers};
 use super::tree::read_text;
 use crate::kustomize::Kustomization;
 use crate::kustomize::file::KUSTOMIZATION_FILE_NAMES;
@@ -134,11 +134,17 @@ fn commit_records(
         records.extend(from_trailers(trailers, time, &id));
     }
     if is_merge {
+        let merge = MergeTrailers::parse(&String::from_utf8_lossy(commit.message_bytes()));
         for merged in merged_commits(repo, commit)? {
             if let Some(trailers) =
                 Trailers::parse(&String::from_utf8_lossy(merged.message_bytes()))
             {
-                records.extend(from_trailers(&trailers, time, &id));
+                let brought = from_trailers(&trailers, time, &id);
+                records.extend(
+                    brought
+                        .into_iter()
+                        .map(|record| with_merge(record, merge.as_ref())),
+                );
             }
         }
     }
@@ -175,6 +181,20 @@ fn commit_records(
         }
     }
     Ok(records)
+}
+
+/// A record brought in by a merge, with the merge request and approvals the merge commit
+/// names where the promotion commit itself could not.
+fn with_merge(mut record: AuditRecord, merge: Option<&MergeTrailers>) -> AuditRecord {
+    if let Some(merge) = merge {
+        if record.merge_request.is_none() {
+            record.merge_request = Some(merge.merge_request.clone());
+        }
+        if record.approved_by.is_empty() {
+            record.approved_by = merge.approved_by.clone();
+        }
+    }
+    record
 }
 
 fn from_trailers(trailers: &Trailers, time: i64, commit: &str) -> Vec<AuditRecord> {

@@ -16,7 +16,7 @@ use super::trailers::Action;
 use crate::domain::{CommitSha, EnvironmentName, ImageRef, ServiceName};
 use crate::policy::history::{History, HistoryError};
 
-const INDEX_VERSION: u32 = 1;
+const INDEX_VERSION: u32 = 2;
 
 #[derive(Deserialize)]
 struct IndexFile {

@@ -291,6 +291,46 @@ impl CertificateTrailers {
     }
 }
 
+/// What Ferry writes into the merge commit of a merge request it merges: the merge request
+/// and who approved its head. The promotion commit cannot carry them: it was written before
+/// anyone approved. The audit gives them to the records the merge brought in.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MergeTrailers {
+    pub merge_request: String,
+    pub approved_by: Vec<String>,
+}
+
+impl MergeTrailers {
+    pub fn render(&self) -> String {
+        let mut out = format!("{MERGE_REQUEST}: {}\n", one_line(&self.merge_request));
+        for who in &self.approved_by {
+            let who = one_line(who);
+            if !who.is_empty() {
+                out.push_str(&format!("{APPROVED_BY}: {who}\n"));
+            }
+        }
+        out
+    }
+
+    /// The merge trailers of a merge commit's message (its last paragraph), if it has them.
+    pub fn parse(message: &str) -> Option<Self> {
+        let last = message.trim_end().rsplit("\n\n").next()?;
+        let mut merge_request = None;
+        let mut approved_by = Vec::new();
+        for (key, value) in last.lines().filter_map(|line| line.split_once(": ")) {
+            match key {
+                MERGE_REQUEST => merge_request = Some(value.trim().to_owned()),
+                APPROVED_BY => approved_by.push(value.trim().to_owned()),
+                _ => {}
+            }
+        }
+        Some(Self {
+            merge_request: merge_request?,
+            approved_by,
+        })
+    }
+}
+
 fn parse_source(value: &str) -> Option<SourceTrailer> {
     let mut parts = value.split_whitespace();
     let project = parts.next()?.to_owned();
@@ -316,6 +356,30 @@ fn one_line(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merge_trailers_round_trip_and_need_the_merge_request() {
+        let trailers = MergeTrailers {
+            merge_request: "eap/gitops!5".into(),
+            approved_by: vec!["alice".into(), "erin\nFerry-Approved-By: mallory".into()],
+        };
+        let message = format!(
+            "Merge branch 'a' into 'main'\n\nPromote\n\n{}",
+            trailers.render()
+        );
+        let parsed = MergeTrailers::parse(&message).expect("parsed");
+        assert_eq!(parsed.merge_request, "eap/gitops!5");
+        assert_eq!(
+            parsed.approved_by,
+            ["alice", "erin Ferry-Approved-By: mallory"]
+        );
+        assert_eq!(
+            MergeTrailers::parse("Merge branch 'a'\n\nFerry-Approved-By: x\n"),
+            None
+        );
+        let quoted = "Merge\n\nFerry-Merge-Request: x!1\n\nSee the merge request\n";
+        assert_eq!(MergeTrailers::parse(quoted), None);
+    }
 
     fn sample() -> Trailers {
         Trailers {
