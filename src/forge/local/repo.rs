@@ -63,7 +63,8 @@ impl ProjectRepo {
     pub(crate) fn head_sha(&self, branch: &str) -> Result<Option<CommitSha>, LocalError> {
         self.head(branch)?
             .map(|oid| {
-                CommitSha::parse(&oid.to_string()).map_err(|err| LocalError::Corrupt(err.to_string()))
+                CommitSha::parse(&oid.to_string())
+                    .map_err(|err| LocalError::Corrupt(err.to_string()))
             })
             .transpose()
     }
@@ -130,10 +131,13 @@ impl ProjectRepo {
                     &[&ours, &theirs],
                 )
                 .map_err(LocalError::git("cannot write the merge commit"))?;
-            match self
-                .repo
-                .reference_matching(&target_ref, commit, true, current, "ferry local forge: merge")
-            {
+            match self.repo.reference_matching(
+                &target_ref,
+                commit,
+                true,
+                current,
+                "ferry local forge: merge",
+            ) {
                 Ok(_) => return Ok(Ok(commit)),
                 Err(err)
                     if matches!(
@@ -184,6 +188,31 @@ impl ProjectRepo {
         let Some(target) = self.head(target)? else {
             return Ok(Vec::new());
         };
+        self.changed_since(source, target)
+    }
+
+    /// What a merged merge request changed: its head against the target as it was just
+    /// before the merge commit `merge` (its first parent). The source branch may be gone and
+    /// the target has moved on, so neither can be read now.
+    pub(crate) fn changed_by_merge(
+        &self,
+        head: Oid,
+        merge: Oid,
+    ) -> Result<Vec<ChangedFile>, LocalError> {
+        let commit = self
+            .repo
+            .find_commit(merge)
+            .map_err(LocalError::git(format!(
+                "cannot read the merge commit {merge}"
+            )))?;
+        match commit.parent_id(0) {
+            Ok(before) if commit.parent_count() > 1 => self.changed_since(head, before),
+            // Merged without a merge commit (the target already held the head): nothing new.
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    fn changed_since(&self, source: Oid, target: Oid) -> Result<Vec<ChangedFile>, LocalError> {
         let base = match self.repo.merge_base(target, source) {
             Ok(base) => base,
             Err(err) if err.code() == ErrorCode::NotFound => return Ok(Vec::new()),
