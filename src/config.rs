@@ -29,8 +29,8 @@ pub struct Config {
     pub gitops_token: Option<SecretString>,
 }
 
-/// The GitOps repository the promotion workflow serves (on GitLab). Without `project`,
-/// `ferry serve` only receives and records deliveries.
+/// The GitOps repository the promotion workflow serves, on GitLab or on the local forge.
+/// Without `project`, `ferry serve` only receives and records deliveries.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GitopsConfig {
@@ -49,6 +49,31 @@ pub struct GitopsConfig {
     /// A directory of cluster CA private keys, `<cluster>.key` each (PKCS#1 or PKCS#8, RSA
     /// or EC), for signing the client certificates of merged CSRs.
     pub ca_key_dir: Option<PathBuf>,
+    /// Where the merge requests live: `gitlab`, or `local` for the local forge (plain git
+    /// hosting, `ferry demo`).
+    pub forge: WorkflowForge,
+    /// The local forge's directory; default `<store.data_dir>/local-forge`.
+    pub local_forge_dir: Option<PathBuf>,
+}
+
+/// The forge of the GitOps repository's merge requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkflowForge {
+    #[default]
+    GitLab,
+    Local,
+}
+
+impl std::str::FromStr for WorkflowForge {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "gitlab" => Ok(Self::GitLab),
+            "local" => Ok(Self::Local),
+            other => Err(format!("unknown forge `{other}`: write gitlab or local")),
+        }
+    }
 }
 
 impl Default for GitopsConfig {
@@ -62,6 +87,8 @@ impl Default for GitopsConfig {
             signing_key: None,
             token_file: None,
             ca_key_dir: None,
+            forge: WorkflowForge::GitLab,
+            local_forge_dir: None,
         }
     }
 }
@@ -384,6 +411,14 @@ pub const KEYS: &[Key] = &[
             Ok(())
         },
     },
+    key!("gitops.forge", gitops.forge),
+    Key {
+        path: "gitops.local_forge_dir",
+        apply: |config, text| {
+            config.gitops.local_forge_dir = Some(PathBuf::from(text));
+            Ok(())
+        },
+    },
     Key {
         path: "gitops.token_file",
         apply: |config, text| {
@@ -496,12 +531,23 @@ impl Config {
         if self.server.body_limit_bytes == 0 {
             return invalid("server.body_limit_bytes must be at least 1");
         }
-        if self.gitops.project.is_some() && self.gitops_token.is_none() {
+        if self.gitops.project.is_some()
+            && self.gitops.forge == WorkflowForge::GitLab
+            && self.gitops_token.is_none()
+        {
             return invalid(
                 "gitops.project is set but there is no token: set FERRY_GITOPS__TOKEN or gitops.token_file (a GitLab token with api and write_repository scopes)",
             );
         }
         Ok(())
+    }
+
+    /// The local forge's directory.
+    pub fn local_forge_dir(&self) -> PathBuf {
+        self.gitops
+            .local_forge_dir
+            .clone()
+            .unwrap_or_else(|| self.store.data_dir.join("local-forge"))
     }
 
     /// Path of the SQLite queue inside the data directory.
@@ -710,6 +756,7 @@ mod tests {
                     "/x"
                 }
                 "store.synchronous" => "normal",
+                "gitops.forge" => "local",
                 path if path.ends_with("bot_username") => "ferry-bot",
                 path if path.ends_with("enabled") => "true",
                 _ => "7",

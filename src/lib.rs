@@ -17,6 +17,7 @@ pub mod gitops;
 pub mod kustomize;
 pub mod policy;
 pub mod server;
+pub mod service;
 pub mod store;
 pub mod worker;
 pub mod yaml;

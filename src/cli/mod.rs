@@ -8,6 +8,7 @@
 
 mod audit;
 mod csr;
+mod demo;
 mod events;
 mod mr;
 mod patch;
@@ -78,6 +79,9 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// Merge requests of the local forge: list, show, comment, approve, merge (docs/forges.md).
     Mr(mr::MrArgs),
+    /// The whole job on this machine: a sandbox GitOps repository, the local forge, and the
+    /// gitflow story from develop to production, with audit, rollback and a certificate.
+    Demo(demo::DemoArgs),
 }
 
 /// Exit code for "the check failed" (see the module docs).
@@ -111,6 +115,7 @@ pub fn main() -> ExitCode {
         Command::Rollback(args) => rollback::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Mr(args) => mr::run(args),
+        Command::Demo(args) => demo::run(args),
     };
     match result {
         Ok(code) => code,

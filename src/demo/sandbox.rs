@@ -12,7 +12,7 @@ use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::pkey::PKey;
 use openssl::x509::extension::{BasicConstraints, KeyUsage, SubjectKeyIdentifier};
-use openssl::x509::{X509, X509NameBuilder};
+use openssl::x509::{X509, X509NameBuilder, X509ReqBuilder};
 
 use super::template::GITOPS_EXAMPLE;
 
@@ -66,14 +66,24 @@ impl Sandbox {
             data: dir.join("data"),
             secrets: dir.join("secrets"),
         };
+        let today = jiff::Timestamp::now()
+            .in_tz(FREEZE_ZONE)
+            .unwrap_or_else(|_| jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC));
         let mut files: Vec<(String, Vec<u8>)> = GITOPS_EXAMPLE
             .iter()
-            .map(|(path, text)| ((*path).to_owned(), text.as_bytes().to_vec()))
+            .map(|(path, text)| {
+                let text = if *path == "policies/promotion.yaml" {
+                    freeze_elsewhere(text, today.weekday())
+                } else {
+                    (*text).to_owned()
+                };
+                ((*path).to_owned(), text.into_bytes())
+            })
             .collect();
         for cluster in ["integration", "production"] {
             let (cert, key) = make_ca(&format!("{cluster} cluster CA (ferry demo)"))?;
             files.push((format!("ca/{cluster}.crt"), cert));
-            let key_path = sandbox.secrets.join(format!("{cluster}-ca.key"));
+            let key_path = sandbox.ca_key(cluster);
             fs::write(&key_path, key).map_err(io(&key_path))?;
         }
         seed_bare(&sandbox.gitops, "main", &files, "Initial GitOps repository")?;
@@ -86,8 +96,10 @@ impl Sandbox {
         Ok(sandbox)
     }
 
+    /// Where the CA key of `cluster` is: `<cluster>.key` in the directory that
+    /// `gitops.ca_key_dir` names.
     pub fn ca_key(&self, cluster: &str) -> PathBuf {
-        self.secrets.join(format!("{cluster}-ca.key"))
+        self.secrets.join(format!("{cluster}.key"))
     }
 
     /// Adds a commit to `branch` of the source project (creating the branch from `main`).
@@ -113,12 +125,53 @@ impl Sandbox {
         Ok(commit)
     }
 
+    /// Adds a commit to `branch` of the GitOps repository, created from `main`, as `author`
+    /// would push it.
+    pub fn commit_to_gitops(
+        &self,
+        branch: &str,
+        files: &[(&str, &[u8])],
+        message: &str,
+        author: &str,
+    ) -> Result<Oid, SandboxError> {
+        let repo = Repository::open_bare(&self.gitops)?;
+        let parent = repo.find_commit(repo.refname_to_id("refs/heads/main")?)?;
+        let mut update = git2::build::TreeUpdateBuilder::new();
+        for (file, content) in files {
+            update.upsert(*file, repo.blob(content)?, git2::FileMode::Blob);
+        }
+        let tree = repo.find_tree(update.create_updated(&repo, &parent.tree()?)?)?;
+        let who = Signature::now(author, &format!("{author}@example.com"))?;
+        let commit = repo.commit(None, &who, &who, message, &tree, &[&parent])?;
+        repo.reference(&format!("refs/heads/{branch}"), commit, true, "demo")?;
+        Ok(commit)
+    }
+
     /// Tags `commit` in the source project.
     pub fn tag_source(&self, tag: &str, commit: Oid) -> Result<(), SandboxError> {
         let repo = Repository::open_bare(&self.source)?;
         repo.reference(&format!("refs/tags/{tag}"), commit, true, "demo")?;
         Ok(())
     }
+}
+
+/// The example policy's freeze window is in this zone.
+const FREEZE_ZONE: &str = "Asia/Shanghai";
+
+/// The example freezes production on Friday to Sunday evenings; the demo moves the window to
+/// the day after tomorrow so that the story is the same whenever it runs, and the freeze is
+/// still there to read.
+fn freeze_elsewhere(policy: &str, today: jiff::civil::Weekday) -> String {
+    let day = match today.wrapping_add(2) {
+        jiff::civil::Weekday::Monday => "mon",
+        jiff::civil::Weekday::Tuesday => "tue",
+        jiff::civil::Weekday::Wednesday => "wed",
+        jiff::civil::Weekday::Thursday => "thu",
+        jiff::civil::Weekday::Friday => "fri",
+        jiff::civil::Weekday::Saturday => "sat",
+        jiff::civil::Weekday::Sunday => "sun",
+    };
+    policy.replace("days: [fri, sat, sun]", &format!("days: [{day}]"))
 }
 
 /// A bare repository whose `branch` holds `files` in one commit.
@@ -175,4 +228,20 @@ fn make_ca(common_name: &str) -> Result<(Vec<u8>, Vec<u8>), SandboxError> {
     builder.append_extension(ski)?;
     builder.sign(&key, MessageDigest::sha256())?;
     Ok((builder.build().to_pem()?, key.private_key_to_pem_pkcs8()?))
+}
+
+/// A person's EC P-256 key and CSR for `CN=<user>`, one `O` per group: `(key PEM, CSR PEM)`.
+pub fn client_csr(user: &str, groups: &[&str]) -> Result<(Vec<u8>, Vec<u8>), SandboxError> {
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1)?;
+    let key = PKey::from_ec_key(EcKey::generate(&group)?)?;
+    let mut name = X509NameBuilder::new()?;
+    for group in groups {
+        name.append_entry_by_nid(Nid::ORGANIZATIONNAME, group)?;
+    }
+    name.append_entry_by_nid(Nid::COMMONNAME, user)?;
+    let mut request = X509ReqBuilder::new()?;
+    request.set_subject_name(&name.build())?;
+    request.set_pubkey(&key)?;
+    request.sign(&key, MessageDigest::sha256())?;
+    Ok((key.private_key_to_pem_pkcs8()?, request.build().to_pem()?))
 }

@@ -111,6 +111,10 @@ impl State {
                  status TEXT NOT NULL,
                  finished_ms INTEGER,
                  PRIMARY KEY (project, sha, name)
+             );
+             CREATE TABLE IF NOT EXISTS feed_positions (
+                 feed TEXT PRIMARY KEY,
+                 seq INTEGER NOT NULL
              );",
         )?;
         Ok(Self {
@@ -118,7 +122,10 @@ impl State {
         })
     }
 
-    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StateError> {
+    pub(super) fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StateError> {
         let connection = self
             .connection
             .lock()

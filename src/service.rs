@@ -1,0 +1,220 @@
+//! The running service, assembled from the configuration: the queue, the handler (the
+//! promotion workflow when `gitops.project` is set, else a recorder), the HTTP server and its
+//! workers, and on the local forge the feed from its outbox. `ferry serve` and `ferry demo`
+//! both start it here.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::watch;
+
+use crate::config::{Config, WorkflowForge};
+use crate::domain::ProjectPath;
+use crate::engine::{CsrSettings, Engine, EngineConfig, LocalFeed, State};
+use crate::forge::{Forge, LocalForge};
+use crate::gitops::{Auth, CommitSettings, Identity, Remote};
+use crate::server::Running;
+use crate::store::sqlite::SqliteOptions;
+use crate::store::{SqliteStore, Store};
+use crate::worker::{Bots, CommentCommands, Handler, RecordingHandler};
+
+/// How often the feed looks at the local forge's outbox when nothing woke it.
+const FEED_POLL: Duration = Duration::from_millis(250);
+
+/// A started service. Stop it with [`Service::shutdown`] or [`Service::run_until_signal`].
+pub struct Service {
+    running: Running,
+    feed: Option<Arc<LocalFeed>>,
+    stop_feed: watch::Sender<bool>,
+    feed_task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Service {
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.running.local_addr()
+    }
+
+    /// The local forge's feed, when the workflow runs on the local forge.
+    pub fn feed(&self) -> Option<&LocalFeed> {
+        self.feed.as_deref()
+    }
+
+    pub async fn shutdown(self) {
+        let _ = self.stop_feed.send(true);
+        if let Some(task) = self.feed_task
+            && let Err(error) = task.await
+        {
+            tracing::warn!(%error, "the local forge feed task failed");
+        }
+        self.running.shutdown().await;
+    }
+
+    pub async fn run_until_signal(self) {
+        let Self {
+            running,
+            stop_feed,
+            feed_task,
+            ..
+        } = self;
+        running.run_until_signal().await;
+        let _ = stop_feed.send(true);
+        if let Some(task) = feed_task {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Opens the store, builds the handler and starts serving.
+pub async fn start(config: &Config) -> anyhow::Result<Service> {
+    let queue = config.queue_path();
+    let store = SqliteStore::open_for_serve(&queue, &SqliteOptions::from(&config.store))
+        .with_context(|| format!("cannot open the queue {}", queue.display()))?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let comments = CommentCommands::new(Arc::clone(&store), Bots::from(&config.forges));
+    let (handler, feed): (Arc<dyn Handler>, Option<Arc<LocalFeed>>) = match workflow(config)? {
+        Some((engine, local)) => {
+            let engine = Arc::new(engine.with_comments(comments));
+            let feed = local.map(|forge| Arc::new(LocalFeed::new(Arc::clone(&engine), forge)));
+            (engine, feed)
+        }
+        None => {
+            let record = config.store.data_dir.join("handled.sqlite3");
+            let recorder = RecordingHandler::open(&record)
+                .with_context(|| format!("cannot open the handler record {}", record.display()))?;
+            (Arc::new(recorder.with_comments(comments)), None)
+        }
+    };
+    let running = crate::server::start(config, store, handler).await?;
+    let (stop_feed, stopped) = watch::channel(false);
+    let feed_task = feed
+        .clone()
+        .map(|feed| tokio::spawn(async move { feed.run(FEED_POLL, stopped).await }));
+    Ok(Service {
+        running,
+        feed,
+        stop_feed,
+        feed_task,
+    })
+}
+
+/// The promotion workflow, when `gitops.project` is configured; on the local forge also the
+/// forge handle its feed reads.
+fn workflow(config: &Config) -> anyhow::Result<Option<(Engine, Option<LocalForge>)>> {
+    let Some(project) = &config.gitops.project else {
+        return Ok(None);
+    };
+    let project = ProjectPath::parse(project)
+        .with_context(|| format!("gitops.project `{project}` is not a project path"))?;
+    let mut bot = config.forges.gitlab.bot();
+    let (forge, remote, local): (Arc<dyn Forge>, Remote, Option<LocalForge>) =
+        match config.gitops.forge {
+            WorkflowForge::GitLab => {
+                let (forge, remote) = gitlab(config, &project)?;
+                (forge, remote, None)
+            }
+            WorkflowForge::Local => {
+                let (forge, remote) = local_forge(config, &project)?;
+                bot.user_id = Some(forge.user().id);
+                (Arc::new(forge.clone()), remote, Some(forge))
+            }
+        };
+    let data_dir = config.store.data_dir.clone();
+    let state =
+        State::open(&data_dir.join("engine.sqlite3")).context("cannot open the workflow state")?;
+    let engine_config = EngineConfig {
+        gitops_project: project,
+        gitops_remote: remote,
+        data_dir,
+        commit: CommitSettings {
+            author: Identity {
+                name: config.gitops.author_name.clone(),
+                email: config.gitops.author_email.clone(),
+            },
+            committer: None,
+            signing_key: config.gitops.signing_key.clone(),
+        },
+        bot,
+        csr: ca_keys(config.gitops.ca_key_dir.as_deref())?,
+    };
+    Ok(Some((Engine::new(engine_config, forge, state), local)))
+}
+
+fn gitlab(config: &Config, project: &ProjectPath) -> anyhow::Result<(Arc<dyn Forge>, Remote)> {
+    use crate::forge::{GitLabConfig, GitLabForge, HttpPolicy};
+
+    let token = config.gitops_token.clone().context(
+        "gitops.project is set but there is no token: set FERRY_GITOPS__TOKEN or gitops.token_file",
+    )?;
+    let gitlab_url = config.gitops.gitlab_url.trim_end_matches('/');
+    let url = config
+        .gitops
+        .remote
+        .clone()
+        .unwrap_or_else(|| format!("{gitlab_url}/{project}.git"));
+    let auth = if url.starts_with("http") {
+        Auth::Token {
+            user: "oauth2".into(),
+            token: token.clone(),
+        }
+    } else {
+        Auth::None
+    };
+    let forge = GitLabForge::new(GitLabConfig {
+        base_url: gitlab_url.to_owned(),
+        token,
+        policy: HttpPolicy::default(),
+    })
+    .context("cannot set up the GitLab client")?;
+    Ok((Arc::new(forge), Remote::new(url, auth)))
+}
+
+/// The local forge acting as the bot. `gitops.remote`, when set, (re)registers the project's
+/// repository; otherwise the forge must already serve the project (`ferry demo` registers it).
+fn local_forge(config: &Config, project: &ProjectPath) -> anyhow::Result<(LocalForge, Remote)> {
+    let dir = config.local_forge_dir();
+    let forge = LocalForge::open(&dir, &config.forges.gitlab.bot_username)
+        .with_context(|| format!("cannot open the local forge in {}", dir.display()))?;
+    if let Some(remote) = &config.gitops.remote {
+        forge
+            .add_project(project, remote)
+            .with_context(|| format!("cannot serve {project} from {remote}"))?;
+    }
+    let projects = forge.projects()?;
+    let Some((_, location)) = projects.into_iter().find(|(path, _)| path == project) else {
+        anyhow::bail!(
+            "the local forge in {} does not serve {project}; set gitops.remote to its git repository",
+            dir.display()
+        );
+    };
+    let remote = if Path::new(&location).exists() {
+        Remote::local(Path::new(&location))
+    } else {
+        Remote::new(location, Auth::None)
+    };
+    Ok((forge, remote))
+}
+
+/// One CA key source per `<cluster>.key` file of `dir`. Only the paths are read here; the
+/// keys themselves are read when a certificate is signed.
+fn ca_keys(dir: Option<&Path>) -> anyhow::Result<CsrSettings> {
+    let mut settings = CsrSettings::default();
+    let Some(dir) = dir else {
+        return Ok(settings);
+    };
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read gitops.ca_key_dir {}", dir.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_some_and(|ext| ext == "key")
+            && let Some(cluster) = path.file_stem().and_then(|s| s.to_str())
+        {
+            settings.ca_keys.insert(
+                cluster.to_owned(),
+                crate::csr::ca::CaKeySource::File(path.clone()),
+            );
+        }
+    }
+    Ok(settings)
+}
