@@ -100,7 +100,10 @@ fn the_demo_plays_the_whole_gitflow_and_leaves_an_audited_repository() {
     // was rolled back from v1.0.1 to v1.0.0.
     let develop = git(&source, &["rev-parse", "--short=7", "develop"]);
     let release = git(&source, &["rev-parse", "--short=7", "release-1.0.0"]);
-    assert_eq!(image_of(&gitops, "integration"), format!("develop.{}", develop.trim()));
+    assert_eq!(
+        image_of(&gitops, "integration"),
+        format!("develop.{}", develop.trim())
+    );
     assert_eq!(
         image_of(&gitops, "staging"),
         format!("release-1.0.0.{}", release.trim())
@@ -127,7 +130,11 @@ fn the_demo_plays_the_whole_gitflow_and_leaves_an_audited_repository() {
         ],
         work.path(),
     );
-    assert!(audit.status.success(), "{}", String::from_utf8_lossy(&audit.stderr));
+    assert!(
+        audit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&audit.stderr)
+    );
     let records: Vec<Value> = serde_json::from_slice(&audit.stdout).expect("audit JSON");
     let ferry_records: Vec<(&str, &str, &str, Vec<&str>)> = records
         .iter()
@@ -148,9 +155,24 @@ fn the_demo_plays_the_whole_gitflow_and_leaves_an_audited_repository() {
     assert_eq!(
         ferry_records,
         [
-            ("rollback", image("v1.0.0").as_str(), "eap/gitops!6", vec!["dave", "erin"]),
-            ("promote", image("v1.0.1").as_str(), "eap/gitops!5", vec!["alice", "erin"]),
-            ("promote", image("v1.0.0").as_str(), "eap/gitops!3", vec!["alice", "erin"]),
+            (
+                "rollback",
+                image("v1.0.0").as_str(),
+                "eap/gitops!6",
+                vec!["dave", "erin"]
+            ),
+            (
+                "promote",
+                image("v1.0.1").as_str(),
+                "eap/gitops!5",
+                vec!["alice", "erin"]
+            ),
+            (
+                "promote",
+                image("v1.0.0").as_str(),
+                "eap/gitops!3",
+                vec!["alice", "erin"]
+            ),
         ]
     );
     assert_eq!(records[0]["requested_by"], "alice");
@@ -160,7 +182,11 @@ fn the_demo_plays_the_whole_gitflow_and_leaves_an_audited_repository() {
     // carries exactly what the CSR asked for and the policy allowed.
     let cert = work.path().join("alice.crt");
     let ca = work.path().join("ca.crt");
-    std::fs::write(&cert, git(&gitops, &["show", "main:certs/integration/alice.crt"])).expect("cert");
+    std::fs::write(
+        &cert,
+        git(&gitops, &["show", "main:certs/integration/alice.crt"]),
+    )
+    .expect("cert");
     std::fs::write(&ca, git(&gitops, &["show", "main:ca/integration.crt"])).expect("ca");
     let verify = Command::new("openssl")
         .args(["verify", "-CAfile"])
@@ -184,15 +210,21 @@ fn the_demo_plays_the_whole_gitflow_and_leaves_an_audited_repository() {
         "subject=/O=developers/CN=alice"
     );
     let production_ca = work.path().join("production.crt");
-    std::fs::write(&production_ca, git(&gitops, &["show", "main:ca/production.crt"]))
-        .expect("ca");
+    std::fs::write(
+        &production_ca,
+        git(&gitops, &["show", "main:ca/production.crt"]),
+    )
+    .expect("ca");
     let wrong = Command::new("openssl")
         .args(["verify", "-CAfile"])
         .arg(&production_ca)
         .arg(&cert)
         .output()
         .expect("openssl");
-    assert!(!wrong.status.success(), "the certificate must not verify against another CA");
+    assert!(
+        !wrong.status.success(),
+        "the certificate must not verify against another CA"
+    );
 
     // The local forge is left for `ferry mr`: the merge requests and who merged the CSR.
     let list = ferry(
@@ -209,7 +241,11 @@ fn the_demo_plays_the_whole_gitflow_and_leaves_an_audited_repository() {
         work.path(),
     );
     let listed = String::from_utf8_lossy(&list.stdout);
-    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
     assert_eq!(listed.matches("merged").count(), 7, "{listed}");
 }
 
@@ -223,7 +259,11 @@ fn a_second_run_in_the_same_directory_starts_afresh() {
     std::fs::write(&keep, "mine").expect("write");
     run_demo(work.path());
     let count = git(&gitops, &["rev-list", "--first-parent", "--count", "main"]);
-    assert_eq!(count.trim(), "9", "the story ran once on a fresh repository");
+    assert_eq!(
+        count.trim(),
+        "9",
+        "the story ran once on a fresh repository"
+    );
     assert_ne!(git(&gitops, &["rev-parse", "main"]), first);
     assert_eq!(
         std::fs::read_to_string(&keep).expect("kept"),

@@ -57,8 +57,8 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     writeln!(
         out,
         "\nFerry keeps serving on http://{addr}; try, in another terminal:\n\
-         \x20 ferry mr list --forge-dir {forge} --state all\n\
-         \x20 ferry mr comment 3 '/ferry help' --as alice --forge-dir {forge}\n\
+         \x20 ferry mr list --state all --project eap/gitops --forge-dir {forge}\n\
+         \x20 ferry mr comment 3 '/ferry help' --as alice --project eap/gitops --forge-dir {forge}\n\
          Ctrl-C stops it.",
         addr = service.local_addr(),
     )?;

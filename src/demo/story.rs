@@ -203,7 +203,7 @@ impl<'a, W: Write> Story<'a, W> {
             .to_owned();
         self.note(&format!("Ferry's status comment: {gate}"))?;
         self.note(&format!(
-            "look: ferry mr show {} --forge-dir {}",
+            "look: ferry mr show {} --project {GITOPS} --forge-dir {}",
             mr.iid,
             self.world.sandbox.forge.display()
         ))
