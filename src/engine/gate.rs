@@ -389,10 +389,22 @@ async fn merge_message(
         merge_request: engine.merge_request_ref(mr.iid),
         approved_by,
     };
+    // The first line in the forge's own words, so that history reads as usual there.
+    let subject = match engine.forge.kind() {
+        ForgeKind::GitLab => format!(
+            "Merge branch '{}' into '{}'",
+            mr.source_branch, mr.target_branch
+        ),
+        ForgeKind::GitHub => {
+            let owner = project.as_str().split('/').next().unwrap_or_default();
+            format!(
+                "Merge pull request #{} from {owner}/{}",
+                mr.iid, mr.source_branch
+            )
+        }
+    };
     Ok(format!(
-        "Merge branch '{}' into '{}'\n\n{}\n\n{}",
-        mr.source_branch,
-        mr.target_branch,
+        "{subject}\n\n{}\n\n{}",
         mr.title,
         trailers.render()
     ))
