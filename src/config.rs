@@ -54,6 +54,10 @@ pub struct GitopsConfig {
     pub forge: WorkflowForge,
     /// The local forge's directory; default `<store.data_dir>/local-forge`.
     pub local_forge_dir: Option<PathBuf>,
+    /// The promotion merge request's title, replacing `templates/merge-request/title.txt`.
+    pub mr_title_template: Option<String>,
+    /// A file replacing `templates/merge-request/body.md` as the body template.
+    pub mr_body_template_file: Option<PathBuf>,
 }
 
 /// The forge of the GitOps repository's merge requests.
@@ -89,6 +93,8 @@ impl Default for GitopsConfig {
             ca_key_dir: None,
             forge: WorkflowForge::GitLab,
             local_forge_dir: None,
+            mr_title_template: None,
+            mr_body_template_file: None,
         }
     }
 }
@@ -416,6 +422,20 @@ pub const KEYS: &[Key] = &[
         path: "gitops.local_forge_dir",
         apply: |config, text| {
             config.gitops.local_forge_dir = Some(PathBuf::from(text));
+            Ok(())
+        },
+    },
+    Key {
+        path: "gitops.mr_title_template",
+        apply: |config, text| {
+            config.gitops.mr_title_template = Some(text.to_owned());
+            Ok(())
+        },
+    },
+    Key {
+        path: "gitops.mr_body_template_file",
+        apply: |config, text| {
+            config.gitops.mr_body_template_file = Some(PathBuf::from(text));
             Ok(())
         },
     },

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use crate::config::{Config, WorkflowForge};
 use crate::domain::ProjectPath;
-use crate::engine::{CsrSettings, Engine, EngineConfig, LocalFeed, State};
+use crate::engine::{CsrSettings, Engine, EngineConfig, LocalFeed, MrTemplates, State};
 use crate::forge::{Forge, LocalForge};
 use crate::gitops::{Auth, CommitSettings, Identity, Remote};
 use crate::server::Running;
@@ -137,6 +137,7 @@ fn workflow(config: &Config) -> anyhow::Result<Option<(Engine, Option<LocalForge
         },
         bot,
         csr: ca_keys(config.gitops.ca_key_dir.as_deref())?,
+        templates: templates(config)?,
     };
     Ok(Some((Engine::new(engine_config, forge, state), local)))
 }
@@ -217,4 +218,30 @@ fn ca_keys(dir: Option<&Path>) -> anyhow::Result<CsrSettings> {
         }
     }
     Ok(settings)
+}
+
+/// The merge request templates, checked now so that a typo stops the start, not a promotion.
+fn templates(config: &Config) -> anyhow::Result<MrTemplates> {
+    let body = match &config.gitops.mr_body_template_file {
+        Some(path) => Some((
+            path.display().to_string(),
+            std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "cannot read gitops.mr_body_template_file {}",
+                    path.display()
+                )
+            })?,
+        )),
+        None => None,
+    };
+    let title = config
+        .gitops
+        .mr_title_template
+        .as_deref()
+        .map(|text| ("gitops.mr_title_template", text));
+    Ok(MrTemplates::new(
+        title,
+        body.as_ref()
+            .map(|(name, text)| (name.as_str(), text.as_str())),
+    )?)
 }

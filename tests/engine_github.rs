@@ -121,6 +121,7 @@ async fn world_with(require_pipeline: Option<bool>) -> World {
             commit: CommitSettings::default(),
             bot: identity.clone(),
             csr: Default::default(),
+            templates: Default::default(),
         },
         forge,
         EngineState::open(&data.join("engine.sqlite3")).expect("state"),

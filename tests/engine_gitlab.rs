@@ -107,6 +107,7 @@ async fn world_on(fixture: Fixture) -> World {
             commit: CommitSettings::default(),
             bot: identity.clone(),
             csr: Default::default(),
+            templates: Default::default(),
         },
         forge,
         EngineState::open(&data.join("engine.sqlite3")).expect("state"),

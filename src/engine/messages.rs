@@ -2,6 +2,9 @@
 //! comment, command answers and refusals. Kept together so wording is reviewed in one place.
 
 pub mod csr;
+pub mod template;
+
+use std::collections::BTreeMap;
 
 use crate::gitops::Promotion;
 use crate::policy::gate::Failure;
@@ -13,17 +16,18 @@ pub const STATUS_COMMENT: &str = "status";
 pub const GATE_CONTEXT: &str = "ferry/gate";
 pub const POLICY_CONTEXT: &str = "ferry/policy";
 
-/// The promotion merge request's body: what changes, where it comes from, what the gate needs.
-pub fn promotion_body(
+/// What the title and body templates of a promotion merge request are filled with
+/// (`template::PLACEHOLDERS`).
+pub fn promotion_values(
     promotion: &Promotion,
     previous: &[Option<String>],
     environment: &Environment,
     replaces: Option<&str>,
-) -> String {
-    let mut body =
+) -> BTreeMap<&'static str, String> {
+    let mut changes =
         String::from("| service | environment | current image | new image |\n|---|---|---|---|\n");
     for (change, previous) in promotion.changes.iter().zip(previous) {
-        body.push_str(&format!(
+        changes.push_str(&format!(
             "| {} | {} | `{}` | `{}` |\n",
             change.service,
             change.environment,
@@ -31,30 +35,42 @@ pub fn promotion_body(
             change.image
         ));
     }
-    body.push('\n');
-    if let Some(source) = &promotion.source {
-        let sha = source
-            .sha
-            .as_ref()
-            .map_or("(unknown commit)".to_owned(), |sha| {
-                format!("`{}`", sha.short())
-            });
-        body.push_str(&format!(
-            "Source: `{}` {} {sha}\n\n",
-            source.project,
-            source.git_ref.short_name()
-        ));
-    }
-    body.push_str(&format!("Gate: {}\n", gate_summary(environment)));
-    if let Some(replaced) = replaces {
-        body.push_str(&format!(
+    let source = promotion
+        .source
+        .as_ref()
+        .map_or_else(String::new, |source| {
+            let sha = source
+                .sha
+                .as_ref()
+                .map_or("(unknown commit)".to_owned(), |sha| {
+                    format!("`{}`", sha.short())
+                });
+            format!(
+                "Source: `{}` {} {sha}\n",
+                source.project,
+                source.git_ref.short_name()
+            )
+        });
+    let replaces = replaces.map_or_else(String::new, |replaced| {
+        format!(
             "\nThis replaces the earlier promotion on this branch (\"{replaced}\"); its approvals do not carry over.\n"
-        ));
-    }
-    body.push_str(
-        "\nFerry keeps this merge request up to date. Comment `/ferry help` for commands.\n",
-    );
-    body
+        )
+    });
+    let joined = |part: fn(&crate::gitops::OverlayChange) -> String, separator: &str| {
+        let mut parts: Vec<String> = promotion.changes.iter().map(part).collect();
+        parts.dedup();
+        parts.join(separator)
+    };
+    BTreeMap::from([
+        ("summary", promotion.summary()),
+        ("service", joined(|c| c.service.to_string(), "+")),
+        ("environment", joined(|c| c.environment.to_string(), "+")),
+        ("image", joined(|c| c.image.to_string(), ", ")),
+        ("changes", changes),
+        ("source", source),
+        ("gate", gate_summary(environment)),
+        ("replaces", replaces),
+    ])
 }
 
 fn gate_summary(environment: &Environment) -> String {

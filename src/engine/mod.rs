@@ -28,6 +28,7 @@ use crate::worker::{CommentCommands, CommentPlan, Handler, HandlerError};
 
 pub use csr::CsrSettings;
 pub use feed::{FeedReport, LocalFeed};
+pub use messages::template::MrTemplates;
 pub use state::State;
 
 /// What the engine needs to know about the one GitOps repository it serves.
@@ -43,6 +44,8 @@ pub struct EngineConfig {
     pub bot: BotIdentity,
     /// CA keys for signing merged certificate requests.
     pub csr: CsrSettings,
+    /// The promotion merge request's title and body.
+    pub templates: MrTemplates,
 }
 
 pub struct Engine {

@@ -85,7 +85,10 @@ pub(super) async fn open(
     if let Some(user) = requester {
         engine.state.set_requester(project, &branch, user)?;
     }
-    let title = promotion.summary();
+    let templates = &engine.config.templates;
+    let values =
+        |replaces| messages::promotion_values(&promotion, &previous, &environment, replaces);
+    let title = templates.title(&values(None));
     let labels = vec![
         "ferry".to_owned(),
         format!("environment::{}", environment.name),
@@ -93,7 +96,7 @@ pub(super) async fn open(
     let mr = match existing {
         Some(mr) => {
             let replaces = (mr.title != title).then_some(mr.title.as_str());
-            let body = messages::promotion_body(&promotion, &previous, &environment, replaces);
+            let body = templates.body(&values(replaces));
             let update = MrUpdate {
                 title: Some(title),
                 body: Some(body),
@@ -105,7 +108,7 @@ pub(super) async fn open(
                 .await?
         }
         None => {
-            let body = messages::promotion_body(&promotion, &previous, &environment, None);
+            let body = templates.body(&values(None));
             let new = NewMergeRequest {
                 source_branch: branch,
                 target_branch: target,

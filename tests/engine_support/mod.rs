@@ -127,6 +127,7 @@ pub async fn world(fixture: Fixture, csr: CsrSettings) -> World {
             commit: CommitSettings::default(),
             bot: identity.clone(),
             csr,
+            templates: Default::default(),
         },
         forge,
         EngineState::open(&data.join("engine.sqlite3")).expect("state"),
