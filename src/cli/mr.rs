@@ -14,7 +14,12 @@ use crate::forge::{LocalForge, MergeOptions, MergeOutcome, MrState};
 #[derive(Debug, Args)]
 pub struct MrArgs {
     /// Where the local forge keeps its state (`ferry demo` prints it).
-    #[arg(long, env = "FERRY_FORGE_DIR", default_value = ".ferry/local-forge", global = true)]
+    #[arg(
+        long,
+        env = "FERRY_FORGE_DIR",
+        default_value = ".ferry/local-forge",
+        global = true
+    )]
     pub forge_dir: PathBuf,
     /// The account to act as; created on first use.
     #[arg(long = "as", env = "FERRY_USER", global = true, value_name = "USER")]
@@ -98,7 +103,11 @@ pub fn run(args: MrArgs) -> anyhow::Result<ExitCode> {
             let forge = acting(dir, args.user.as_deref())?;
             let project = project(&forge, args.project.as_deref())?;
             let approval = forge.approve(&project, MrIid(*number))?;
-            let head = approval.commit.as_ref().map(CommitSha::short).unwrap_or("?");
+            let head = approval
+                .commit
+                .as_ref()
+                .map(CommitSha::short)
+                .unwrap_or("?");
             println!(
                 "{} approved {project}!{number} at {head}; the approval counts until the head moves",
                 approval.username
@@ -112,7 +121,13 @@ pub fn run(args: MrArgs) -> anyhow::Result<ExitCode> {
         } => {
             let forge = acting(dir, args.user.as_deref())?;
             let project = project(&forge, args.project.as_deref())?;
-            merge(&forge, &project, MrIid(*number), sha.as_deref(), *keep_branch)
+            merge(
+                &forge,
+                &project,
+                MrIid(*number),
+                sha.as_deref(),
+                *keep_branch,
+            )
         }
     }
 }

@@ -4,9 +4,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use crate::domain::{CommitSha, MrIid, ProjectPath, UserId};
-use crate::forge::{
-    Approval, Comment, CommentId, CommitStatus, MrState, Reaction,
-};
+use crate::forge::{Approval, Comment, CommentId, CommitStatus, MrState, Reaction};
 
 use super::db::{self, now, sql, unsql};
 use super::error::LocalError;
@@ -44,7 +42,9 @@ impl LocalForge {
         body: &str,
     ) -> Result<Comment, LocalError> {
         if body.trim().is_empty() {
-            return Err(LocalError::Invalid("the comment is empty; write something".into()));
+            return Err(LocalError::Invalid(
+                "the comment is empty; write something".into(),
+            ));
         }
         let mut connection = self.connection()?;
         let tx = db::write(&mut connection)?;
@@ -56,7 +56,10 @@ impl LocalForge {
         )
         .map_err(LocalError::store("save the comment"))?;
         let id = unsql(tx.last_insert_rowid());
-        outbox::append(&tx, &self.comment_event(project, iid, id, body, false, created_at))?;
+        outbox::append(
+            &tx,
+            &self.comment_event(project, iid, id, body, false, created_at),
+        )?;
         tx.commit().map_err(LocalError::store("save the comment"))?;
         Ok(Comment {
             id: CommentId(id),
@@ -192,7 +195,9 @@ impl LocalForge {
         let mut out = Vec::new();
         for (id, author, name, body, created_at, edited) in rows {
             let given = reactions
-                .query_map([id], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+                .query_map([id], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })
                 .and_then(Iterator::collect::<Result<Vec<_>, _>>)
                 .map_err(LocalError::store("read the reactions"))?;
             let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
@@ -290,7 +295,12 @@ impl LocalForge {
             Verdict::Approved => tx.execute(
                 "INSERT INTO approvals (project, iid, user_id, head_sha) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (project, iid, user_id) DO UPDATE SET head_sha = ?4",
-                params![project.as_str(), sql(iid.0), sql(self.user.id.0), head.as_str()],
+                params![
+                    project.as_str(),
+                    sql(iid.0),
+                    sql(self.user.id.0),
+                    head.as_str()
+                ],
             ),
             Verdict::Unapproved => tx.execute(
                 "DELETE FROM approvals WHERE project = ?1 AND iid = ?2 AND user_id = ?3",
@@ -308,7 +318,8 @@ impl LocalForge {
                 head_sha: Some(head.to_string()),
             }),
         )?;
-        tx.commit().map_err(LocalError::store("save the approval"))?;
+        tx.commit()
+            .map_err(LocalError::store("save the approval"))?;
         Ok(Approval {
             user: self.user.id,
             username: self.user.username.clone(),
@@ -335,9 +346,10 @@ impl LocalForge {
             )
             .map_err(LocalError::store("read the approvals"))?;
         let rows = statement
-            .query_map(params![project.as_str(), sql(iid.0), head.as_str()], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
-            })
+            .query_map(
+                params![project.as_str(), sql(iid.0), head.as_str()],
+                |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)),
+            )
             .and_then(Iterator::collect::<Result<Vec<_>, _>>)
             .map_err(LocalError::store("read the approvals"))?;
         Ok(rows

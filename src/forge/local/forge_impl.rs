@@ -6,8 +6,7 @@ use async_trait::async_trait;
 use crate::domain::{CommitSha, MrIid, ProjectPath, UserId};
 use crate::forge::{
     AccessLevel, Approval, ChangedFile, Comment, CommentId, CommitStatus, Forge, ForgeError,
-    ForgeKind, MergeOptions, MergeOutcome, MergeRequest, MrUpdate, NewMergeRequest, Reaction,
-    User,
+    ForgeKind, MergeOptions, MergeOutcome, MergeRequest, MrUpdate, NewMergeRequest, Reaction, User,
 };
 
 use super::{LocalError, LocalForge};
@@ -46,7 +45,10 @@ impl Forge for LocalForge {
         new: &NewMergeRequest,
     ) -> Result<MergeRequest, ForgeError> {
         let (this, project, new) = (self.clone(), project.clone(), new.clone());
-        let what = format!("open a merge request from `{}` in {project}", new.source_branch);
+        let what = format!(
+            "open a merge request from `{}` in {project}",
+            new.source_branch
+        );
         blocking(what, move || this.create(&project, &new)).await
     }
 
@@ -179,7 +181,11 @@ impl Forge for LocalForge {
     ) -> Result<(), ForgeError> {
         let (this, project, sha, status) =
             (self.clone(), project.clone(), sha.clone(), status.clone());
-        let what = format!("set status {} on {} in {project}", status.context, sha.short());
+        let what = format!(
+            "set status {} on {} in {project}",
+            status.context,
+            sha.short()
+        );
         blocking(what, move || this.set_status(&project, iid, &sha, &status)).await
     }
 

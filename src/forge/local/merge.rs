@@ -13,7 +13,8 @@ use super::requests::load;
 use super::{LocalForge, users};
 
 /// What the merging user says when asked to merge once the pipeline passes.
-pub(crate) const NO_PIPELINE_NOTE: &str = "Merged at once: the local forge runs no pipelines, so there is nothing to wait for.";
+pub(crate) const NO_PIPELINE_NOTE: &str =
+    "Merged at once: the local forge runs no pipelines, so there is nothing to wait for.";
 
 impl LocalForge {
     /// Merges the merge request if its head still is `options.sha`, with a merge commit
@@ -40,20 +41,18 @@ impl LocalForge {
         let row = load(&tx, project, iid)?;
         match row.state {
             MrState::Merged => {
-                return Ok(
-                    if row.seen_head.as_deref() == Some(options.sha.as_str()) {
-                        MergeOutcome::Merged {
-                            merge_commit: row
-                                .merge_sha
-                                .as_deref()
-                                .and_then(|sha| CommitSha::parse(sha).ok()),
-                        }
-                    } else {
-                        MergeOutcome::NotMergeable {
-                            reason: format!("{project}!{iid} is already merged"),
-                        }
-                    },
-                );
+                return Ok(if row.seen_head.as_deref() == Some(options.sha.as_str()) {
+                    MergeOutcome::Merged {
+                        merge_commit: row
+                            .merge_sha
+                            .as_deref()
+                            .and_then(|sha| CommitSha::parse(sha).ok()),
+                    }
+                } else {
+                    MergeOutcome::NotMergeable {
+                        reason: format!("{project}!{iid} is already merged"),
+                    }
+                });
             }
             MrState::Closed => {
                 return Ok(MergeOutcome::NotMergeable {
@@ -125,8 +124,9 @@ impl LocalForge {
                 &self.comment_event(project, iid, id, NO_PIPELINE_NOTE, false, created_at),
             )?;
         }
-        tx.commit()
-            .map_err(LocalError::store(format!("record the merge of {project}!{iid}")))?;
+        tx.commit().map_err(LocalError::store(format!(
+            "record the merge of {project}!{iid}"
+        )))?;
         if options.remove_source_branch
             && let Err(error) = repo.delete_branch(&row.source_branch, source)
         {

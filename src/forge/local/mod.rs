@@ -145,7 +145,9 @@ impl LocalForge {
             .prepare("SELECT path, repository FROM projects ORDER BY path")
             .map_err(LocalError::store("read the projects"))?;
         let rows = statement
-            .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
             .and_then(Iterator::collect::<Result<Vec<_>, _>>)
             .map_err(LocalError::store("read the projects"))?;
         rows.into_iter()
@@ -170,13 +172,15 @@ impl LocalForge {
     }
 
     fn connection(&self) -> Result<MutexGuard<'_, Connection>, LocalError> {
-        self.shared
-            .connection
-            .lock()
-            .map_err(|_| LocalError::Conflict("a previous call panicked while writing; reopen the forge".into()))
+        self.shared.connection.lock().map_err(|_| {
+            LocalError::Conflict("a previous call panicked while writing; reopen the forge".into())
+        })
     }
 
-    fn repository(connection: &Connection, project: &ProjectPath) -> Result<ProjectRepo, LocalError> {
+    fn repository(
+        connection: &Connection,
+        project: &ProjectPath,
+    ) -> Result<ProjectRepo, LocalError> {
         let location: Option<String> = connection
             .query_row(
                 "SELECT repository FROM projects WHERE path = ?1",

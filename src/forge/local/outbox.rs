@@ -216,7 +216,10 @@ pub(crate) fn append(connection: &Connection, record: &Recorded) -> Result<u64, 
 }
 
 /// The events with a sequence number above `after`, oldest first.
-pub(crate) fn after(connection: &Connection, after: u64) -> Result<Vec<(u64, Recorded)>, LocalError> {
+pub(crate) fn after(
+    connection: &Connection,
+    after: u64,
+) -> Result<Vec<(u64, Recorded)>, LocalError> {
     let mut statement = connection
         .prepare("SELECT seq, payload FROM outbox WHERE seq > ?1 ORDER BY seq")
         .map_err(LocalError::store("read the events"))?;

@@ -73,7 +73,8 @@ impl LocalForge {
         let mut connection = self.connection()?;
         let tx = db::write(&mut connection)?;
         let moved = sync(&tx, None, None)?;
-        tx.commit().map_err(LocalError::store("record moved heads"))?;
+        tx.commit()
+            .map_err(LocalError::store("record moved heads"))?;
         Ok(moved)
     }
 }

@@ -63,7 +63,8 @@ impl ProjectRepo {
     pub(crate) fn head_sha(&self, branch: &str) -> Result<Option<CommitSha>, LocalError> {
         self.head(branch)?
             .map(|oid| {
-                CommitSha::parse(&oid.to_string()).map_err(|err| LocalError::Corrupt(err.to_string()))
+                CommitSha::parse(&oid.to_string())
+                    .map_err(|err| LocalError::Corrupt(err.to_string()))
             })
             .transpose()
     }
@@ -130,10 +131,13 @@ impl ProjectRepo {
                     &[&ours, &theirs],
                 )
                 .map_err(LocalError::git("cannot write the merge commit"))?;
-            match self
-                .repo
-                .reference_matching(&target_ref, commit, true, current, "ferry local forge: merge")
-            {
+            match self.repo.reference_matching(
+                &target_ref,
+                commit,
+                true,
+                current,
+                "ferry local forge: merge",
+            ) {
                 Ok(_) => return Ok(Ok(commit)),
                 Err(err)
                     if matches!(

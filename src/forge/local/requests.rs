@@ -93,7 +93,11 @@ fn into_row(raw: Raw) -> Result<MrRow, LocalError> {
         "open" => MrState::Open,
         "closed" => MrState::Closed,
         "merged" => MrState::Merged,
-        other => return Err(LocalError::Corrupt(format!("merge request state `{other}`"))),
+        other => {
+            return Err(LocalError::Corrupt(format!(
+                "merge request state `{other}`"
+            )));
+        }
     };
     Ok(MrRow {
         project: ProjectPath::parse(&raw.project)
@@ -134,7 +138,11 @@ pub(crate) fn load(
     into_row(row)
 }
 
-fn select(connection: &Connection, filter: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<MrRow>, LocalError> {
+fn select(
+    connection: &Connection,
+    filter: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<MrRow>, LocalError> {
     let mut statement = connection
         .prepare(&format!(
             "SELECT {COLUMNS} FROM merge_requests {filter} ORDER BY project, iid"
@@ -147,7 +155,10 @@ fn select(connection: &Connection, filter: &str, args: &[&dyn rusqlite::ToSql]) 
     rows.into_iter().map(into_row).collect()
 }
 
-pub(crate) fn open_rows(connection: &Connection, project: Option<&ProjectPath>) -> Result<Vec<MrRow>, LocalError> {
+pub(crate) fn open_rows(
+    connection: &Connection,
+    project: Option<&ProjectPath>,
+) -> Result<Vec<MrRow>, LocalError> {
     match project {
         Some(project) => select(
             connection,
@@ -166,7 +177,11 @@ impl MrRow {
             (MrState::Open, Some(repo)) => repo.head_sha(&self.source_branch)?,
             _ => None,
         };
-        Ok(live.or_else(|| self.seen_head.as_deref().and_then(|s| CommitSha::parse(s).ok())))
+        Ok(live.or_else(|| {
+            self.seen_head
+                .as_deref()
+                .and_then(|s| CommitSha::parse(s).ok())
+        }))
     }
 
     pub(crate) fn to_forge(&self, head: Option<CommitSha>) -> MergeRequest {
@@ -184,7 +199,11 @@ impl MrRow {
         }
     }
 
-    pub(crate) fn to_record(&self, head: Option<&CommitSha>, actor: Option<ActorRecord>) -> MrRecord {
+    pub(crate) fn to_record(
+        &self,
+        head: Option<&CommitSha>,
+        actor: Option<ActorRecord>,
+    ) -> MrRecord {
         MrRecord {
             project: self.project.to_string(),
             number: self.iid,
@@ -267,7 +286,8 @@ impl LocalForge {
         let row = load(&tx, project, MrIid(unsql(iid)))?;
         let actor = Some(ActorRecord::from(&self.user));
         outbox::append(&tx, &Recorded::MrOpened(row.to_record(Some(&head), actor)))?;
-        tx.commit().map_err(LocalError::store("save the merge request"))?;
+        tx.commit()
+            .map_err(LocalError::store("save the merge request"))?;
         Ok(row.to_forge(Some(head)))
     }
 
@@ -349,7 +369,8 @@ impl LocalForge {
         )
         .map_err(LocalError::store(format!("update {project}!{iid}")))?;
         let row = load(&tx, project, iid)?;
-        tx.commit().map_err(LocalError::store(format!("update {project}!{iid}")))?;
+        tx.commit()
+            .map_err(LocalError::store(format!("update {project}!{iid}")))?;
         let repo = Self::repository(&connection, project)?;
         let head = row.head(Some(&repo))?;
         Ok(row.to_forge(head))
@@ -381,12 +402,20 @@ impl LocalForge {
         .map_err(LocalError::store(format!("close {project}!{iid}")))?;
         let row = load(&tx, project, iid)?;
         let actor = Some(ActorRecord::from(&self.user));
-        outbox::append(&tx, &Recorded::MrClosed(row.to_record(head.as_ref(), actor)))?;
-        tx.commit().map_err(LocalError::store(format!("close {project}!{iid}")))?;
+        outbox::append(
+            &tx,
+            &Recorded::MrClosed(row.to_record(head.as_ref(), actor)),
+        )?;
+        tx.commit()
+            .map_err(LocalError::store(format!("close {project}!{iid}")))?;
         Ok(row.to_forge(head))
     }
 
-    pub fn changed(&self, project: &ProjectPath, iid: MrIid) -> Result<Vec<ChangedFile>, LocalError> {
+    pub fn changed(
+        &self,
+        project: &ProjectPath,
+        iid: MrIid,
+    ) -> Result<Vec<ChangedFile>, LocalError> {
         let connection = self.connection()?;
         let row = load(&connection, project, iid)?;
         let repo = Self::repository(&connection, project)?;
@@ -397,12 +426,19 @@ impl LocalForge {
     }
 }
 
-fn view_of(connection: &Connection, row: &MrRow, head: Option<CommitSha>) -> Result<MrView, LocalError> {
+fn view_of(
+    connection: &Connection,
+    row: &MrRow,
+    head: Option<CommitSha>,
+) -> Result<MrView, LocalError> {
     Ok(MrView {
         project: row.project.clone(),
         mr: row.to_forge(head),
         author: users::name_of(connection, row.author)?,
-        merge_sha: row.merge_sha.as_deref().and_then(|s| CommitSha::parse(s).ok()),
+        merge_sha: row
+            .merge_sha
+            .as_deref()
+            .and_then(|s| CommitSha::parse(s).ok()),
         created_at: row.created_at.clone(),
     })
 }

@@ -122,11 +122,9 @@ pub(crate) fn ensure(connection: &Connection, name: &str) -> Result<User, LocalE
 
 pub(crate) fn by_id(connection: &Connection, id: UserId) -> Result<Option<User>, LocalError> {
     connection
-        .query_row(
-            "SELECT name FROM users WHERE id = ?1",
-            [sql(id.0)],
-            |row| row.get::<_, String>(0),
-        )
+        .query_row("SELECT name FROM users WHERE id = ?1", [sql(id.0)], |row| {
+            row.get::<_, String>(0)
+        })
         .optional()
         .map_err(LocalError::store(format!("read user {id}")))
         .map(|name| name.map(|username| User { id, username }))
