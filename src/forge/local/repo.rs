@@ -178,16 +178,31 @@ impl ProjectRepo {
         }
     }
 
+    /// The target's commit before `merge` brought `source` in: its first parent. `None` when
+    /// `merge` is no merge commit of `source` (the target already held it).
+    pub(crate) fn target_before_merge(
+        &self,
+        merge: Oid,
+        source: Oid,
+    ) -> Result<Option<Oid>, LocalError> {
+        let commit = self
+            .repo
+            .find_commit(merge)
+            .map_err(LocalError::git("cannot read the merge commit"))?;
+        let parents: Vec<Oid> = commit.parent_ids().collect();
+        Ok(match parents.as_slice() {
+            [before, merged] if *merged == source => Some(*before),
+            _ => None,
+        })
+    }
+
     /// The files `source` changes since it left `target`: from their merge base to `source`,
     /// renames detected.
     pub(crate) fn changed_files(
         &self,
         source: Oid,
-        target: &str,
+        target: Oid,
     ) -> Result<Vec<ChangedFile>, LocalError> {
-        let Some(target) = self.head(target)? else {
-            return Ok(Vec::new());
-        };
         let base = match self.repo.merge_base(target, source) {
             Ok(base) => base,
             Err(err) if err.code() == ErrorCode::NotFound => return Ok(Vec::new()),

@@ -422,7 +422,21 @@ impl LocalForge {
         let Some(head) = row.head(Some(&repo))? else {
             return Ok(Vec::new());
         };
-        repo.changed_files(repo::oid(&head)?, &row.target_branch)
+        let source = repo::oid(&head)?;
+        let target = match (row.state, row.merge_sha.as_deref()) {
+            // Once merged the target holds the head and the diff from the merge base would be
+            // empty; the engine still reads a merged request's files (CSR signing does).
+            (MrState::Merged, Some(merge)) => {
+                let merge =
+                    CommitSha::parse(merge).map_err(|err| LocalError::Corrupt(err.to_string()))?;
+                repo.target_before_merge(repo::oid(&merge)?, source)?
+            }
+            _ => repo.head(&row.target_branch)?,
+        };
+        match target {
+            Some(target) => repo.changed_files(source, target),
+            None => Ok(Vec::new()),
+        }
     }
 }
 
