@@ -191,3 +191,38 @@ fn a_recorded_push_to_a_merge_request_branch_also_updates_it() {
         "not announced twice"
     );
 }
+
+#[test]
+fn a_recorded_push_names_its_pusher_only_on_the_branch_pushed() {
+    let world = World::new();
+    world.branch("mine", "app.yaml", "image: web:2\n");
+    world.branch("theirs", "README.md", "# theirs\n");
+    world.open_mr("mine", "Mine");
+    world.open_mr("theirs", "Theirs");
+    let mine = world.add_commit("mine", "app.yaml", "image: web:3\n");
+    world.add_commit("theirs", "README.md", "# theirs, moved\n");
+    let seq = world
+        .forge
+        .record_push(
+            &world.project,
+            &GitRef::Branch("mine".into()),
+            &sha(&mine),
+            "dana",
+        )
+        .expect("push");
+    let updates: Vec<(String, Option<String>)> = world
+        .forge
+        .events_after(seq)
+        .expect("events")
+        .into_iter()
+        .filter_map(|(_, event)| match event {
+            ForgeEvent::MrUpdated(mr) => Some((mr.source_branch, mr.actor.map(|a| a.username))),
+            _ => None,
+        })
+        .collect();
+    let expected = [
+        ("mine".to_owned(), Some("dana".to_owned())),
+        ("theirs".to_owned(), None),
+    ];
+    assert_eq!(updates, expected, "dana did not push `theirs`");
+}
