@@ -326,3 +326,47 @@ fn a_missing_forge_dir_or_project_is_explained() {
         "{which}"
     );
 }
+
+#[test]
+fn two_processes_merging_at_once_merge_once() {
+    let world = World::new();
+    let dir = world.forge_dir();
+    let head = one_mr(&world);
+    let main_before = world.main();
+    let spawn = |user: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+            .args([
+                "mr",
+                "--as",
+                user,
+                "merge",
+                "1",
+                "--sha",
+                &head,
+                "--forge-dir",
+            ])
+            .arg(&dir)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("ferry runs")
+    };
+    let running = [spawn("alice"), spawn("bob")];
+    for child in running {
+        let output = child.wait_with_output().expect("ferry ends");
+        assert!(output.status.success(), "{}", stdout(&output));
+    }
+    assert_eq!(world.parents("main"), [main_before.clone(), head]);
+    let count = git_support::git(
+        world.remote(),
+        &["rev-list", "--count", &format!("{main_before}..main")],
+    );
+    assert_eq!(count.trim(), "2", "the branch commit and one merge commit");
+    let events = world.forge.events_after(0).expect("events");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|(_, event)| event.kind() == "mr_merged")
+            .count(),
+        1
+    );
+}

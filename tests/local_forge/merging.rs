@@ -246,3 +246,20 @@ async fn merge_when_pipeline_succeeds_merges_at_once_and_says_so() {
     assert_eq!(note.author, world.forge.user().id);
     assert_eq!(world.state(MrIid(1)), MrState::Merged);
 }
+
+#[test]
+fn a_merge_request_whose_branch_is_gone_is_not_mergeable() {
+    let world = World::new();
+    let head = world.branch("gone", "README.md", "# gone\n");
+    let mr = world.open_mr("gone", "Gone");
+    crate::git_support::git(world.remote(), &["branch", "-D", "gone"]);
+    let main_before = world.main();
+    let outcome = world.accept(mr.iid, &head);
+    assert!(
+        matches!(&outcome, MergeOutcome::NotMergeable { reason } if reason.contains("no longer exists")),
+        "{outcome:?}"
+    );
+    assert_eq!(world.main(), main_before);
+    let kept = world.forge.get(&world.project, mr.iid).expect("get");
+    assert_eq!(kept.head_sha, Some(sha(&head)), "its last known head");
+}
