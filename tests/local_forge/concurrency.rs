@@ -33,7 +33,10 @@ fn a_second_handle_on_the_directory_sees_the_first_ones_work() {
     let reader = LocalForge::open_to_read(&world.forge_dir()).expect("read");
     assert_eq!(reader.list(&Default::default()).expect("list").len(), 1);
     let refused = reader.comment(&world.project, MrIid(1), "who am I");
-    assert!(refused.is_err(), "a reader writes nothing");
+    let message = refused.expect_err("a reader writes nothing").to_string();
+    assert!(message.contains("opened to read"), "{message}");
+    let approving = reader.approve(&world.project, MrIid(1));
+    assert!(approving.is_err(), "{approving:?}");
     assert_eq!(
         world
             .forge

@@ -26,7 +26,7 @@ impl LocalForge {
         iid: MrIid,
         options: &MergeOptions,
     ) -> Result<MergeOutcome, LocalError> {
-        let mut connection = self.connection()?;
+        let mut connection = self.writer()?;
         let access = users::access(&connection, self.user.id)?;
         if access < AccessLevel::Write {
             return Err(LocalError::Forbidden(format!(

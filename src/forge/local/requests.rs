@@ -232,7 +232,7 @@ impl LocalForge {
                 new.source_branch
             )));
         }
-        let mut connection = self.connection()?;
+        let mut connection = self.writer()?;
         let repo = Self::repository(&connection, project)?;
         let head = repo.head_sha(&new.source_branch)?.ok_or_else(|| {
             LocalError::NotFound(format!(
@@ -378,7 +378,7 @@ impl LocalForge {
 
     /// Closes without merging; closing a closed merge request changes nothing.
     pub fn close(&self, project: &ProjectPath, iid: MrIid) -> Result<MergeRequest, LocalError> {
-        let mut connection = self.connection()?;
+        let mut connection = self.writer()?;
         let repo = Self::repository(&connection, project)?;
         let tx = db::write(&mut connection)?;
         let row = load(&tx, project, iid)?;
