@@ -8,7 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::EXIT_REJECTED;
 use crate::domain::{CommitSha, MrIid, ProjectPath};
-use crate::forge::local::{MrFilter, MrView};
+use crate::forge::local::{LocalError, MrFilter, MrView};
 use crate::forge::{LocalForge, MergeOptions, MergeOutcome, MrState};
 
 #[derive(Debug, Args)]
@@ -337,7 +337,16 @@ fn merge(
         remove_source_branch: !keep_branch,
     };
     let mr = forge.get(project, iid)?;
-    match forge.accept(project, iid, &options)? {
+    let outcome = match forge.accept(project, iid, &options) {
+        Ok(outcome) => outcome,
+        // Not allowed is a refusal like the outcomes below, not a failure to run.
+        Err(LocalError::Forbidden(reason)) => {
+            eprintln!("not merged: {reason}");
+            return Ok(ExitCode::from(EXIT_REJECTED));
+        }
+        Err(other) => return Err(other.into()),
+    };
+    match outcome {
         MergeOutcome::Merged { merge_commit } => {
             println!(
                 "{} merged {project}!{iid} into {} as {}",

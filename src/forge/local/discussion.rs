@@ -46,7 +46,7 @@ impl LocalForge {
                 "the comment is empty; write something".into(),
             ));
         }
-        let mut connection = self.connection()?;
+        let mut connection = self.writer()?;
         let tx = db::write(&mut connection)?;
         load(&tx, project, iid)?;
         let created_at = now();
@@ -76,7 +76,7 @@ impl LocalForge {
         comment: CommentId,
         body: &str,
     ) -> Result<Comment, LocalError> {
-        let mut connection = self.connection()?;
+        let mut connection = self.writer()?;
         let tx = db::write(&mut connection)?;
         let found: Option<(i64, String, String)> = tx
             .query_row(
@@ -235,7 +235,7 @@ impl LocalForge {
         comment: CommentId,
         reaction: Reaction,
     ) -> Result<(), LocalError> {
-        let connection = self.connection()?;
+        let connection = self.writer()?;
         let exists: Option<i64> = connection
             .query_row(
                 "SELECT id FROM comments WHERE id = ?1 AND project = ?2 AND iid = ?3",
@@ -275,7 +275,7 @@ impl LocalForge {
         iid: MrIid,
         verdict: Verdict,
     ) -> Result<Approval, LocalError> {
-        let mut connection = self.connection()?;
+        let mut connection = self.writer()?;
         let repo = Self::repository(&connection, project)?;
         let tx = db::write(&mut connection)?;
         let row = load(&tx, project, iid)?;

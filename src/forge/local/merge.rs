@@ -26,12 +26,13 @@ impl LocalForge {
         iid: MrIid,
         options: &MergeOptions,
     ) -> Result<MergeOutcome, LocalError> {
-        let mut connection = self.connection()?;
+        let mut connection = self.writer()?;
         let access = users::access(&connection, self.user.id)?;
         if access < AccessLevel::Write {
             return Err(LocalError::Forbidden(format!(
-                "{} may not merge in {project}: merging needs write access (give it with `LocalForge::add_user`)",
-                self.user.username
+                "{name} may not merge in {project}: merging needs write access and {name} has {}; merge as someone with write access, or raise {name}'s access with `LocalForge::add_user`",
+                users::access_name(access),
+                name = self.user.username
             )));
         }
         let repo = Self::repository(&connection, project)?;

@@ -35,6 +35,9 @@ pub use users::{DEFAULT_ACCESS, parse_access};
 
 use repo::ProjectRepo;
 
+/// The account of a handle opened to read; SQLite never hands out id 0.
+const READER: crate::domain::UserId = crate::domain::UserId(0);
+
 /// A handle on one local forge directory, acting as one user. Cheap to clone; clones (and
 /// [`LocalForge::as_user`]) share one connection.
 #[derive(Clone)]
@@ -77,7 +80,7 @@ impl LocalForge {
                 connection: Mutex::new(connection),
             }),
             user: User {
-                id: crate::domain::UserId(0),
+                id: READER,
                 username: "nobody".into(),
             },
         })
@@ -169,6 +172,18 @@ impl LocalForge {
             .into_iter()
             .map(|(seq, record)| record.into_event().map(|event| (seq, event)))
             .collect()
+    }
+
+    /// The connection for a change made as the acting user, who must be one.
+    fn writer(&self) -> Result<MutexGuard<'_, Connection>, LocalError> {
+        // Else a reader's write fails on a foreign key, which reads as a store failure that
+        // retrying might cure.
+        if self.user.id == READER {
+            return Err(LocalError::Forbidden(
+                "this handle was opened to read (`LocalForge::open_to_read`); open the forge as a user to change it".into(),
+            ));
+        }
+        self.connection()
     }
 
     fn connection(&self) -> Result<MutexGuard<'_, Connection>, LocalError> {

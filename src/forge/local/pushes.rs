@@ -60,8 +60,12 @@ impl LocalForge {
                 GitRef::Tag(_) => Recorded::TagPushed(record),
             },
         )?;
-        if let GitRef::Branch(_) = git_ref {
-            sync(&tx, Some(project), Some(ActorRecord::from(&pusher)))?;
+        if let GitRef::Branch(branch) = git_ref {
+            sync(
+                &tx,
+                Some(project),
+                Some((branch, ActorRecord::from(&pusher))),
+            )?;
         }
         tx.commit().map_err(LocalError::store("record the push"))?;
         Ok(seq)
@@ -79,10 +83,12 @@ impl LocalForge {
     }
 }
 
+/// `pushed` is the branch a recorded push moved and who pushed it; other branches that moved
+/// were pushed by someone unknown.
 fn sync(
     connection: &Connection,
     project: Option<&ProjectPath>,
-    actor: Option<ActorRecord>,
+    pushed: Option<(&str, ActorRecord)>,
 ) -> Result<usize, LocalError> {
     let mut moved = 0;
     for row in open_rows(connection, project)? {
@@ -103,9 +109,13 @@ fn sync(
                 params![row.project.as_str(), sql(row.iid), head.as_str()],
             )
             .map_err(LocalError::store("record the new head"))?;
+        let actor = pushed
+            .as_ref()
+            .filter(|(branch, _)| *branch == row.source_branch)
+            .map(|(_, pusher)| pusher.clone());
         outbox::append(
             connection,
-            &Recorded::MrUpdated(row.to_record(Some(&head), actor.clone())),
+            &Recorded::MrUpdated(row.to_record(Some(&head), actor)),
         )?;
         moved += 1;
     }

@@ -178,41 +178,31 @@ impl ProjectRepo {
         }
     }
 
+    /// The target's commit before `merge` brought `source` in: its first parent. `None` when
+    /// `merge` is no merge commit of `source` (the target already held it).
+    pub(crate) fn target_before_merge(
+        &self,
+        merge: Oid,
+        source: Oid,
+    ) -> Result<Option<Oid>, LocalError> {
+        let commit = self
+            .repo
+            .find_commit(merge)
+            .map_err(LocalError::git("cannot read the merge commit"))?;
+        let parents: Vec<Oid> = commit.parent_ids().collect();
+        Ok(match parents.as_slice() {
+            [before, merged] if *merged == source => Some(*before),
+            _ => None,
+        })
+    }
+
     /// The files `source` changes since it left `target`: from their merge base to `source`,
     /// renames detected.
     pub(crate) fn changed_files(
         &self,
         source: Oid,
-        target: &str,
+        target: Oid,
     ) -> Result<Vec<ChangedFile>, LocalError> {
-        let Some(target) = self.head(target)? else {
-            return Ok(Vec::new());
-        };
-        self.changed_since(source, target)
-    }
-
-    /// What a merged merge request changed: its head against the target as it was just
-    /// before the merge commit `merge` (its first parent). The source branch may be gone and
-    /// the target has moved on, so neither can be read now.
-    pub(crate) fn changed_by_merge(
-        &self,
-        head: Oid,
-        merge: Oid,
-    ) -> Result<Vec<ChangedFile>, LocalError> {
-        let commit = self
-            .repo
-            .find_commit(merge)
-            .map_err(LocalError::git(format!(
-                "cannot read the merge commit {merge}"
-            )))?;
-        match commit.parent_id(0) {
-            Ok(before) if commit.parent_count() > 1 => self.changed_since(head, before),
-            // Merged without a merge commit (the target already held the head): nothing new.
-            _ => Ok(Vec::new()),
-        }
-    }
-
-    fn changed_since(&self, source: Oid, target: Oid) -> Result<Vec<ChangedFile>, LocalError> {
         let base = match self.repo.merge_base(target, source) {
             Ok(base) => base,
             Err(err) if err.code() == ErrorCode::NotFound => return Ok(Vec::new()),

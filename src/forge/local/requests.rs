@@ -232,7 +232,7 @@ impl LocalForge {
                 new.source_branch
             )));
         }
-        let mut connection = self.connection()?;
+        let mut connection = self.writer()?;
         let repo = Self::repository(&connection, project)?;
         let head = repo.head_sha(&new.source_branch)?.ok_or_else(|| {
             LocalError::NotFound(format!(
@@ -378,7 +378,7 @@ impl LocalForge {
 
     /// Closes without merging; closing a closed merge request changes nothing.
     pub fn close(&self, project: &ProjectPath, iid: MrIid) -> Result<MergeRequest, LocalError> {
-        let mut connection = self.connection()?;
+        let mut connection = self.writer()?;
         let repo = Self::repository(&connection, project)?;
         let tx = db::write(&mut connection)?;
         let row = load(&tx, project, iid)?;
@@ -419,19 +419,24 @@ impl LocalForge {
         let connection = self.connection()?;
         let row = load(&connection, project, iid)?;
         let repo = Self::repository(&connection, project)?;
-        if let (MrState::Merged, Some(head), Some(merge)) =
-            (row.state, &row.seen_head, &row.merge_sha)
-        {
-            let parse = |sha: &str| {
-                git2::Oid::from_str(sha)
-                    .map_err(|err| LocalError::Corrupt(format!("`{sha}`: {err}")))
-            };
-            return repo.changed_by_merge(parse(head)?, parse(merge)?);
-        }
         let Some(head) = row.head(Some(&repo))? else {
             return Ok(Vec::new());
         };
-        repo.changed_files(repo::oid(&head)?, &row.target_branch)
+        let source = repo::oid(&head)?;
+        let target = match (row.state, row.merge_sha.as_deref()) {
+            // Once merged the target holds the head and the diff from the merge base would be
+            // empty; the engine still reads a merged request's files (CSR signing does).
+            (MrState::Merged, Some(merge)) => {
+                let merge =
+                    CommitSha::parse(merge).map_err(|err| LocalError::Corrupt(err.to_string()))?;
+                repo.target_before_merge(repo::oid(&merge)?, source)?
+            }
+            _ => repo.head(&row.target_branch)?,
+        };
+        match target {
+            Some(target) => repo.changed_files(source, target),
+            None => Ok(Vec::new()),
+        }
     }
 }
 
