@@ -370,3 +370,25 @@ fn two_processes_merging_at_once_merge_once() {
         1
     );
 }
+
+#[test]
+fn a_corrupt_forge_is_an_error_not_a_crash() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("forge.sqlite3"),
+        "not a database, only text, long enough",
+    )
+    .expect("write");
+    for args in [
+        &["list"][..],
+        &["show", "1"],
+        &["--as", "dana", "merge", "1"],
+    ] {
+        let message = fails(dir.path(), args, 2);
+        assert!(
+            message.starts_with("error: the local forge's store")
+                && message.contains("forge.sqlite3"),
+            "{message}"
+        );
+    }
+}

@@ -263,3 +263,19 @@ fn a_merge_request_whose_branch_is_gone_is_not_mergeable() {
     let kept = world.forge.get(&world.project, mr.iid).expect("get");
     assert_eq!(kept.head_sha, Some(sha(&head)), "its last known head");
 }
+
+#[test]
+fn any_name_an_account_may_have_can_sign_a_merge() {
+    let world = World::new();
+    for (n, name) in ["d", "dana.dev", "_bot", "9lives-"].into_iter().enumerate() {
+        let branch = format!("b{n}");
+        let head = world.branch(&branch, &format!("{branch}.txt"), name);
+        let mr = world.open_mr(&branch, name);
+        let merger = world.forge.as_user(name).expect("user");
+        let outcome = merger.accept(&world.project, mr.iid, &merge_at(&head));
+        assert!(
+            matches!(outcome, Ok(MergeOutcome::Merged { .. })),
+            "{name}: {outcome:?}"
+        );
+    }
+}

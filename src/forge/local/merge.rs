@@ -9,7 +9,7 @@ use super::db::{self, now, sql, unsql};
 use super::error::LocalError;
 use super::outbox::{self, ActorRecord, MergeRecord, Recorded};
 use super::repo::{self, Refusal};
-use super::requests::load;
+use super::rows::load;
 use super::{LocalForge, users};
 
 /// What the merging user says when asked to merge once the pipeline passes.

@@ -18,6 +18,8 @@ mod outbox;
 mod pushes;
 mod repo;
 mod requests;
+mod reviews;
+mod rows;
 mod users;
 
 use std::path::{Path, PathBuf};
@@ -28,9 +30,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::domain::{ForgeEvent, ProjectPath};
 use crate::forge::{AccessLevel, User};
 
-pub use discussion::{CommentView, StatusView};
+pub use discussion::CommentView;
 pub use error::LocalError;
 pub use requests::{MrFilter, MrView};
+pub use reviews::StatusView;
 pub use users::{DEFAULT_ACCESS, parse_access};
 
 use repo::ProjectRepo;

@@ -13,7 +13,7 @@ use crate::domain::{CommitSha, GitRef, ProjectPath};
 use super::db::{self, sql};
 use super::error::LocalError;
 use super::outbox::{self, ActorRecord, PushRecord, Recorded};
-use super::requests::open_rows;
+use super::rows::open_rows;
 use super::{LocalForge, users};
 
 impl LocalForge {

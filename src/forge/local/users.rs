@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::domain::UserId;
 use crate::forge::{AccessLevel, User};
 
+use super::LocalForge;
 use super::db::{sql, unsql};
 use super::error::LocalError;
 
@@ -186,4 +187,15 @@ pub(crate) fn is_member(
                 .strip_prefix(member_of.as_str())
                 .is_some_and(|rest| rest.starts_with('/'))
     }))
+}
+
+impl LocalForge {
+    /// The role of `user` in every project: the access level of their account.
+    pub fn access(&self, user: UserId) -> Result<AccessLevel, LocalError> {
+        access(&*self.connection()?, user)
+    }
+
+    pub fn member_of(&self, group: &str, user: UserId) -> Result<bool, LocalError> {
+        is_member(&*self.connection()?, group, user)
+    }
 }
