@@ -663,3 +663,64 @@ async fn a_freeze_holds_production_until_an_allowed_override_with_a_reason() {
     );
     assert!(w.overlay("web", "production").contains("newTag: v1.0.0"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fast_rollback_needs_no_approvals_and_passes_a_freeze() {
+    let fixture = Fixture::example();
+    let policy = fixture.show("main", "policies/promotion.yaml");
+    let fast = policy
+        .replace(
+            "{ days: [fri, sat, sun], from: \"16:00\", to: \"24:00\", timezone: Asia/Shanghai }",
+            "{ days: [mon, tue, wed, thu, fri, sat, sun], from: \"00:00\", to: \"24:00\", timezone: UTC }",
+        )
+        .replace("    gate: manual\n    approvals: 2\n", "    gate: manual\n    rollback: fast\n    approvals: 2\n");
+    assert_eq!(
+        fast.matches("rollback: fast").count(),
+        1,
+        "the test policy was edited"
+    );
+    fixture.push_by_hand(
+        "policies/promotion.yaml",
+        &fast,
+        "Fast rollbacks in production",
+    );
+    // An image that then misbehaves, put there by hand: the rollback target is v0.9.0.
+    let overlay = "apps/web/overlays/production/kustomization.yaml";
+    let text = fixture.show("main", overlay);
+    fixture.push_by_hand(
+        overlay,
+        &text.replace("newTag: v0.9.0", "newTag: v1.0.0"),
+        "Hotfix by hand",
+    );
+    let w = world_on(fixture).await;
+
+    // The command comes on a person's merge request.
+    let clone = w.fixture.clone("person");
+    git(&clone, &["checkout", "-q", "-b", "notes"]);
+    std::fs::write(clone.join("NOTES.md"), "incident notes\n").expect("write");
+    git(&clone, &["add", "NOTES.md"]);
+    git(&clone, &["commit", "-q", "-m", "Incident notes"]);
+    git(&clone, &["push", "-q", "origin", "notes"]);
+    let notes = w
+        .fake
+        .open_mr_from_branch(GITOPS, w.alice, "notes", "main", "Incident notes");
+    w.comment(notes, w.alice, "/ferry rollback production service=web")
+        .await;
+    let rollback = w.only_mr("ferry/production/web");
+    assert_eq!(rollback.title, "Roll back web in production to v0.9.0");
+    assert_eq!(
+        rollback.state,
+        "merged",
+        "fast: no approvals, and the freeze does not apply: {}",
+        w.status_comment(rollback.iid)
+    );
+    assert!(w.overlay("web", "production").contains("newTag: v0.9.0"));
+    assert!(
+        w.fake
+            .mr(GITOPS, rollback.iid)
+            .description
+            .contains("fast rollback"),
+        "the body says why no approvals are asked for"
+    );
+    let _ = (w.bob, w.carol, w.dave);
+}

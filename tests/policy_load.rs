@@ -211,3 +211,24 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn rollbacks_are_gated_unless_an_environment_says_fast() {
+    let environment = |extra: &str| {
+        format!(
+            "{BASE}\n  production:\n    trigger: {{ tag: \"v*\" }}\n    tag: \"{{tag}}\"\n    gate: auto\n{extra}"
+        )
+    };
+    let gated = policy::parse("p.yaml", &environment("")).expect("valid");
+    assert!(!gated.environment("production").expect("env").fast_rollback);
+    let fast = policy::parse("p.yaml", &environment("    rollback: fast\n")).expect("valid");
+    assert!(fast.environment("production").expect("env").fast_rollback);
+    let said = policy::parse("p.yaml", &environment("    rollback: gated\n")).expect("valid");
+    assert!(!said.environment("production").expect("env").fast_rollback);
+    let wrong = errors(&environment("    rollback: quick\n"));
+    assert!(
+        wrong.contains("error[bad-rollback]: `rollback: quick` is not a rollback mode")
+            && wrong.contains("help: write `rollback: fast`"),
+        "{wrong}"
+    );
+}

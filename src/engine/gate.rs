@@ -10,8 +10,8 @@ use crate::forge::{
     CommitStatus, ForgeKind, MergeOptions, MergeOutcome, MergeRequest, MrState, StatusState,
     upsert_own_comment,
 };
-use crate::gitops::Trailers;
 use crate::gitops::trailers::MergeTrailers;
+use crate::gitops::{Action, Trailers};
 use crate::policy::gate::{self, Failure, FreezeOverride, GateInput, Hold};
 use crate::policy::principal::{Person, Principal};
 use crate::policy::{Environment, Gate, Policy};
@@ -261,6 +261,18 @@ async fn gate_failures(
             message: "the promotion names an environment the policy does not have".to_owned(),
         });
         return Ok(Some(failures));
+    };
+    // A fast rollback is judged as if the gate were automatic and no freeze were set.
+    let fast;
+    let environment = if promotion.action == Action::Rollback && environment.fast_rollback {
+        fast = Environment {
+            gate: Gate::Auto,
+            freeze: Vec::new(),
+            ..environment.clone()
+        };
+        &fast
+    } else {
+        environment
     };
     let project = &engine.config.gitops_project;
     let head = mr

@@ -68,12 +68,15 @@ pub fn promotion_values(
         ("image", joined(|c| c.image.to_string(), ", ")),
         ("changes", changes),
         ("source", source),
-        ("gate", gate_summary(environment)),
+        ("gate", gate_summary(promotion, environment)),
         ("replaces", replaces),
     ])
 }
 
-fn gate_summary(environment: &Environment) -> String {
+fn gate_summary(promotion: &Promotion, environment: &Environment) -> String {
+    if promotion.action == crate::gitops::Action::Rollback && environment.fast_rollback {
+        return "fast rollback (`rollback: fast`): no approvals needed and freezes do not apply; Ferry merges once the pipeline passes.".to_owned();
+    }
     match &environment.gate {
         Gate::Auto => "auto: Ferry merges once the pipeline passes.".to_owned(),
         Gate::Manual {

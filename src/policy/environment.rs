@@ -71,6 +71,10 @@ fn decode_one(
         .get("next")
         .and_then(|n| environment_ref(n, "`next`", known, diags));
     let gate = decode_gate(&fields, &section, diags);
+    let fast_rollback = fields
+        .get("rollback")
+        .and_then(|n| decode_rollback(n, diags))
+        .unwrap_or(false);
     let freeze = fields
         .get("freeze")
         .map(|n| decode_freezes(n, diags))
@@ -91,6 +95,7 @@ fn decode_one(
         from,
         next,
         gate: gate?,
+        fast_rollback,
         freeze,
         overrides,
         services,
@@ -243,6 +248,23 @@ fn service_refs(node: &Node, services: &[Service], diags: &mut Diagnostics) -> V
             found.map(|s| s.name.clone())
         })
         .collect()
+}
+
+/// `rollback: fast` or `rollback: gated`.
+fn decode_rollback(node: &Node, diags: &mut Diagnostics) -> Option<bool> {
+    match decode::string(node, "`rollback`", diags)? {
+        "fast" => Some(true),
+        "gated" => Some(false),
+        other => {
+            diags.error_with_help(
+                node.pos,
+                "bad-rollback",
+                format!("`rollback: {other}` is not a rollback mode"),
+                "write `rollback: fast` (rollbacks need no approvals and ignore freezes) or `rollback: gated` (the default: a rollback passes the gate like any promotion)",
+            );
+            None
+        }
+    }
 }
 
 fn decode_gate(fields: &Fields<'_>, section: &str, diags: &mut Diagnostics) -> Option<Gate> {

@@ -28,6 +28,7 @@ pub const ENVIRONMENT_KEYS: &[&str] = &[
     "from",
     "next",
     "gate",
+    "rollback",
     "approvals",
     "approvers",
     "authors_may_approve",
@@ -86,6 +87,9 @@ pub struct Environment {
     /// After a promotion here merges, prepare one to this environment.
     pub next: Option<EnvironmentName>,
     pub gate: Gate,
+    /// `rollback: fast`: rollbacks here need no approvals and ignore freezes (holds, the
+    /// pipeline and the policy still apply). Default `gated`: a rollback is a promotion.
+    pub fast_rollback: bool,
     pub freeze: Vec<FreezeWindow>,
     /// Who may promote during a freeze (with a reason).
     pub overrides: Vec<Principal>,
