@@ -715,12 +715,26 @@ async fn a_fast_rollback_needs_no_approvals_and_passes_a_freeze() {
         w.status_comment(rollback.iid)
     );
     assert!(w.overlay("web", "production").contains("newTag: v0.9.0"));
+    let description = w.fake.mr(GITOPS, rollback.iid).description;
     assert!(
-        w.fake
-            .mr(GITOPS, rollback.iid)
-            .description
-            .contains("fast rollback"),
+        description.contains("fast rollback"),
         "the body says why no approvals are asked for"
+    );
+    let metadata = description
+        .split("<!-- ferry:promotion ")
+        .nth(1)
+        .and_then(|rest| rest.split(" -->").next())
+        .expect("the metadata comment");
+    let metadata: serde_json::Value = serde_json::from_str(metadata).expect("JSON");
+    assert_eq!(metadata["action"], "rollback");
+    assert_eq!(metadata["changes"][0]["environment"], "production");
+    assert_eq!(
+        metadata["changes"][0]["image"],
+        "registry.example.com/eap/website:v0.9.0"
+    );
+    assert_eq!(
+        metadata["changes"][0]["previous"],
+        "registry.example.com/eap/website:v1.0.0"
     );
     let _ = (w.bob, w.carol, w.dave);
 }

@@ -73,6 +73,55 @@ pub fn promotion_values(
     ])
 }
 
+/// The machine-readable block that ends every promotion merge request's body: JSON in an HTML
+/// comment, which both forges keep but do not show, so that scripts and dashboards can read
+/// what a merge request promotes without parsing prose. It is not part of the template, so an
+/// overridden template cannot drop it.
+pub fn promotion_metadata(promotion: &Promotion, previous: &[Option<String>]) -> String {
+    #[derive(serde::Serialize)]
+    struct Change<'a> {
+        service: &'a str,
+        environment: &'a str,
+        image: String,
+        previous: Option<&'a str>,
+    }
+    #[derive(serde::Serialize)]
+    struct Metadata<'a> {
+        version: u32,
+        action: &'a str,
+        changes: Vec<Change<'a>>,
+        source: Option<&'a crate::domain::Source>,
+        requested_by: Option<&'a str>,
+    }
+    let metadata = Metadata {
+        version: 1,
+        action: promotion.action.as_str(),
+        changes: promotion
+            .changes
+            .iter()
+            .zip(previous.iter().chain(std::iter::repeat(&None)))
+            .map(|(change, previous)| Change {
+                service: change.service.as_str(),
+                environment: change.environment.as_str(),
+                image: change.image.to_string(),
+                previous: previous.as_deref(),
+            })
+            .collect(),
+        source: promotion.source.as_ref(),
+        requested_by: promotion.requested_by.as_deref(),
+    };
+    let json = serde_json::to_string(&metadata).unwrap_or_else(|_| "{}".to_owned());
+    // `--` may not appear in an HTML comment; in JSON it can only be inside a string, where
+    // an escaped hyphen means the same.
+    format!(
+        "\n<!-- {PROMOTION_METADATA} {} -->\n",
+        json.replace("--", "-\\u002d")
+    )
+}
+
+/// The key of the metadata comment in a promotion merge request's body.
+pub const PROMOTION_METADATA: &str = "ferry:promotion";
+
 fn gate_summary(promotion: &Promotion, environment: &Environment) -> String {
     if promotion.action == crate::gitops::Action::Rollback && environment.fast_rollback {
         return "fast rollback (`rollback: fast`): no approvals needed and freezes do not apply; Ferry merges once the pipeline passes.".to_owned();
@@ -230,4 +279,48 @@ pub fn status_table(rows: &[(String, String, Option<String>)]) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn promotion_metadata_is_json_in_a_comment_that_cannot_be_closed_early() {
+        let image = crate::domain::ImageRef::parse("registry.example.com/eap/website:v1--rc")
+            .expect("image");
+        let change = crate::gitops::OverlayChange {
+            service: crate::domain::ServiceName::parse("web").expect("name"),
+            environment: crate::domain::EnvironmentName::parse("production").expect("name"),
+            overlay: "apps/web/overlays/production".into(),
+            image_name: crate::domain::ImageName::parse("registry.example.com/eap/website")
+                .expect("name"),
+            image,
+        };
+        let mut promotion = Promotion::new(vec![change]);
+        promotion.requested_by = Some("carol-->x".into());
+        let block = promotion_metadata(
+            &promotion,
+            &[Some("registry.example.com/eap/website:v1.0.0".into())],
+        );
+        let inner = block
+            .trim()
+            .strip_prefix("<!-- ferry:promotion ")
+            .and_then(|rest| rest.strip_suffix(" -->"))
+            .expect("one comment");
+        assert!(!inner.contains("--"), "{inner}");
+        let json: serde_json::Value = serde_json::from_str(inner).expect("JSON");
+        assert_eq!(json["version"], 1);
+        assert_eq!(json["action"], "promote");
+        assert_eq!(json["changes"][0]["environment"], "production");
+        assert_eq!(
+            json["changes"][0]["image"],
+            "registry.example.com/eap/website:v1--rc"
+        );
+        assert_eq!(
+            json["changes"][0]["previous"],
+            "registry.example.com/eap/website:v1.0.0"
+        );
+        assert_eq!(json["requested_by"], "carol-->x");
+    }
 }

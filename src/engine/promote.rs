@@ -89,6 +89,7 @@ pub(super) async fn open(
     let values =
         |replaces| messages::promotion_values(&promotion, &previous, &environment, replaces);
     let title = templates.title(&values(None));
+    let metadata = messages::promotion_metadata(&promotion, &previous);
     let labels = vec![
         "ferry".to_owned(),
         format!("environment::{}", environment.name),
@@ -96,7 +97,7 @@ pub(super) async fn open(
     let mr = match existing {
         Some(mr) => {
             let replaces = (mr.title != title).then_some(mr.title.as_str());
-            let body = templates.body(&values(replaces));
+            let body = templates.body(&values(replaces)) + &metadata;
             let update = MrUpdate {
                 title: Some(title),
                 body: Some(body),
@@ -108,7 +109,7 @@ pub(super) async fn open(
                 .await?
         }
         None => {
-            let body = templates.body(&values(None));
+            let body = templates.body(&values(None)) + &metadata;
             let new = NewMergeRequest {
                 source_branch: branch,
                 target_branch: target,
