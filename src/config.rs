@@ -58,6 +58,9 @@ pub struct GitopsConfig {
     pub mr_title_template: Option<String>,
     /// A file replacing `templates/merge-request/body.md` as the body template.
     pub mr_body_template_file: Option<PathBuf>,
+    /// Certificates in the ledgers ending within this window (`14d`) get a renewal merge
+    /// request; unset: no renewals.
+    pub renew_within: Option<String>,
 }
 
 /// The forge of the GitOps repository's merge requests.
@@ -95,6 +98,7 @@ impl Default for GitopsConfig {
             local_forge_dir: None,
             mr_title_template: None,
             mr_body_template_file: None,
+            renew_within: None,
         }
     }
 }
@@ -436,6 +440,13 @@ pub const KEYS: &[Key] = &[
         path: "gitops.mr_body_template_file",
         apply: |config, text| {
             config.gitops.mr_body_template_file = Some(PathBuf::from(text));
+            Ok(())
+        },
+    },
+    Key {
+        path: "gitops.renew_within",
+        apply: |config, text| {
+            config.gitops.renew_within = Some(text.trim().to_owned());
             Ok(())
         },
     },

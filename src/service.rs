@@ -23,6 +23,9 @@ use crate::worker::{Bots, CommentCommands, Handler, RecordingHandler};
 /// How often the feed looks at the local forge's outbox when nothing woke it.
 const FEED_POLL: Duration = Duration::from_millis(250);
 
+/// How often the certificate ledgers are checked for renewals due.
+const RENEW_EVERY: Duration = Duration::from_secs(3600);
+
 /// A started service. Stop it with [`Service::shutdown`] or [`Service::run_until_signal`].
 pub struct Service {
     running: Running,
@@ -73,10 +76,14 @@ pub async fn start(config: &Config) -> anyhow::Result<Service> {
         .with_context(|| format!("cannot open the queue {}", queue.display()))?;
     let store: Arc<dyn Store> = Arc::new(store);
     let comments = CommentCommands::new(Arc::clone(&store), Bots::from(&config.forges));
+    let mut renewals = None;
     let (handler, feed): (Arc<dyn Handler>, Option<Arc<LocalFeed>>) = match workflow(config)? {
         Some((engine, local)) => {
             let engine = Arc::new(engine.with_comments(comments));
             let feed = local.map(|forge| Arc::new(LocalFeed::new(Arc::clone(&engine), forge)));
+            if config.gitops.renew_within.is_some() {
+                renewals = Some(Arc::clone(&engine));
+            }
             (engine, feed)
         }
         None => {
@@ -88,6 +95,13 @@ pub async fn start(config: &Config) -> anyhow::Result<Service> {
     };
     let running = crate::server::start(config, store, handler).await?;
     let (stop_feed, stopped) = watch::channel(false);
+    if let Some(engine) = renewals {
+        tokio::spawn(renew_periodically(
+            engine,
+            RENEW_EVERY,
+            stop_feed.subscribe(),
+        ));
+    }
     let feed_task = feed
         .clone()
         .map(|feed| tokio::spawn(async move { feed.run(FEED_POLL, stopped).await }));
@@ -136,7 +150,10 @@ fn workflow(config: &Config) -> anyhow::Result<Option<(Engine, Option<LocalForge
             signing_key: config.gitops.signing_key.clone(),
         },
         bot,
-        csr: ca_keys(config.gitops.ca_key_dir.as_deref())?,
+        csr: CsrSettings {
+            renew_within: renew_within(config)?,
+            ..ca_keys(config.gitops.ca_key_dir.as_deref())?
+        },
         templates: templates(config)?,
     };
     Ok(Some((Engine::new(engine_config, forge, state), local)))
@@ -244,4 +261,43 @@ fn templates(config: &Config) -> anyhow::Result<MrTemplates> {
         body.as_ref()
             .map(|(name, text)| (name.as_str(), text.as_str())),
     )?)
+}
+
+fn renew_within(config: &Config) -> anyhow::Result<Option<crate::csr::duration::Ttl>> {
+    config
+        .gitops
+        .renew_within
+        .as_deref()
+        .map(|text| {
+            text.parse().map_err(|error| {
+                anyhow::anyhow!(
+                    "gitops.renew_within `{text}`: {error}; write a lifetime such as 14d"
+                )
+            })
+        })
+        .transpose()
+}
+
+/// Opens the certificate renewals due, once shortly after start and then every `every`.
+async fn renew_periodically(engine: Arc<Engine>, every: Duration, mut stop: watch::Receiver<bool>) {
+    let mut wait = Duration::from_secs(5);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        match engine
+            .renew_certificates(time::OffsetDateTime::now_utc())
+            .await
+        {
+            Ok(opened) if !opened.is_empty() => {
+                tracing::info!(count = opened.len(), "certificate renewals opened");
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, "certificate renewal check failed; it runs again later")
+            }
+        }
+        wait = every;
+    }
 }

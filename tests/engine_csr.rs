@@ -29,6 +29,10 @@ struct CsrWorld {
 }
 
 async fn csr_world() -> CsrWorld {
+    csr_world_renewing(None).await
+}
+
+async fn csr_world_renewing(renew_within: Option<&str>) -> CsrWorld {
     let integration = TestCa::new(rsa_key(2048), 365);
     let production = TestCa::new(p256(), 365);
     let fixture = gitops_repo(|seed| {
@@ -38,7 +42,10 @@ async fn csr_world() -> CsrWorld {
     });
     let keys = fixture.dir.path().join("keys");
     std::fs::create_dir_all(&keys).expect("keys dir");
-    let mut settings = CsrSettings::default();
+    let mut settings = CsrSettings {
+        renew_within: renew_within.map(|text| text.parse().expect("window")),
+        ..CsrSettings::default()
+    };
     let mut ca_files = Vec::new();
     for (cluster, ca, key) in [
         (
@@ -401,4 +408,124 @@ async fn an_author_merging_their_own_csr_gets_nothing_signed() {
     .await;
     let comment = w.status_comment(iid);
     assert!(comment.contains("both wrote and merged"), "{comment}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificates_ending_soon_get_one_renewal_that_someone_else_must_merge() {
+    let cw = csr_world_renewing(Some("14d")).await;
+    let w = &cw.w;
+    let iid = cw
+        .open_request(w.alice, "alice-cert", &alice_request())
+        .await;
+    cw.merge(iid, w.carol, "glpat-carol").await;
+    assert_eq!(cw.certificate_commits(), 1);
+    let now = time::OffsetDateTime::now_utc();
+    assert_eq!(
+        w.engine.renew_certificates(now).await.expect("renew"),
+        [],
+        "nothing ends within 14 days of the signing"
+    );
+
+    // 80 days on: integration (90 days) ends within the window, production (30) has ended.
+    let later = now + time::Duration::days(80);
+    let opened = w.engine.renew_certificates(later).await.expect("renew");
+    assert_eq!(
+        opened.len(),
+        1,
+        "one renewal for alice, naming both clusters"
+    );
+    let renewal = w.fake.mr(GITOPS, opened[0].0);
+    assert_eq!(renewal.source_branch, "ferry/renew/alice");
+    assert_eq!(
+        renewal.title,
+        "Renew the client certificates of alice for integration, production"
+    );
+    assert_eq!(renewal.author_id, w.bot);
+    let request = git(
+        &w.fixture.remote,
+        &["show", "ferry/renew/alice:csr/alice.yaml"],
+    );
+    assert!(
+        request.contains("'integration': { groups: ['developers'] }")
+            && request.contains("'production': { groups: ['sre'] }"),
+        "{request}"
+    );
+    // The same rules as alice's own request: checked on the head, for alice.
+    assert_eq!(
+        w.status(&renewal.sha, "ferry/csr").as_deref(),
+        Some("success"),
+        "{}",
+        w.status_comment(renewal.iid)
+    );
+    assert!(
+        w.status_comment(renewal.iid)
+            .contains("Once someone other than @alice merges"),
+        "{}",
+        w.status_comment(renewal.iid)
+    );
+    assert!(
+        w.engine
+            .renew_certificates(later)
+            .await
+            .expect("renew")
+            .is_empty(),
+        "an open renewal is not opened twice"
+    );
+
+    cw.merge(renewal.iid, w.bob, "glpat-bob").await;
+    assert_eq!(
+        cw.certificate_commits(),
+        2,
+        "{}",
+        w.status_comment(renewal.iid)
+    );
+    let ledger = cw.on_main("ledger/integration.tsv").expect("ledger");
+    assert_eq!(
+        ledger.lines().filter(|l| l.contains("\talice\t")).count(),
+        2,
+        "{ledger}"
+    );
+    let tip = git(&w.fixture.remote, &["log", "-1", "--format=%B", "main"]);
+    assert!(tip.contains("Ferry-Requested-By: alice"), "{tip}");
+    assert!(tip.contains("Ferry-Approved-By: bob"), "{tip}");
+    let work = w.fixture.dir.path().join("renewed");
+    std::fs::create_dir_all(&work).expect("dir");
+    let cert_path = work.join("integration.crt");
+    std::fs::write(
+        &cert_path,
+        cw.on_main("certs/integration/alice.crt").expect("cert"),
+    )
+    .expect("write");
+    let (_, integration_ca) = &cw.ca_files[0];
+    let (ok, said) = openssl(&[
+        "verify",
+        "-x509_strict",
+        "-purpose",
+        "sslclient",
+        "-CAfile",
+        path_str(integration_ca),
+        path_str(&cert_path),
+    ]);
+    assert!(ok, "{said}");
+
+    // Later again: alice merging her own renewal gets nothing signed.
+    let much_later = now + time::Duration::days(85);
+    let opened = w
+        .engine
+        .renew_certificates(much_later)
+        .await
+        .expect("renew");
+    assert_eq!(opened.len(), 1);
+    cw.merge(opened[0].0, w.alice, "glpat-alice").await;
+    assert_eq!(
+        cw.certificate_commits(),
+        2,
+        "self-merged renewals sign nothing"
+    );
+    assert!(
+        w.status_comment(opened[0].0)
+            .contains("both wrote and merged"),
+        "{}",
+        w.status_comment(opened[0].0)
+    );
 }

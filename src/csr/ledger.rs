@@ -173,7 +173,8 @@ pub fn expiring(
         let mut newest: BTreeMap<&str, &LedgerEntry> = BTreeMap::new();
         for entry in entries {
             let slot = newest.entry(&entry.common_name).or_insert(entry);
-            if entry.not_after > slot.not_after {
+            // On a tie the later line wins: lines are appended, so it is the renewal.
+            if entry.not_after >= slot.not_after {
                 *slot = entry;
             }
         }

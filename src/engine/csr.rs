@@ -8,6 +8,7 @@
 
 mod change;
 mod check;
+mod renew;
 mod repo;
 
 use std::cell::RefCell;
@@ -30,6 +31,23 @@ use super::{Engine, EngineError};
 #[derive(Debug, Clone, Default)]
 pub struct CsrSettings {
     pub ca_keys: BTreeMap<String, CaKeySource>,
+    /// Certificates ending within this window get a renewal merge request; `None`: no
+    /// renewals.
+    pub renew_within: Option<crate::csr::duration::Ttl>,
+}
+
+impl Engine {
+    /// Opens the renewal merge requests now due (see `csr/renew.rs`); nothing without a
+    /// renewal window.
+    pub async fn renew_certificates(
+        &self,
+        now: time::OffsetDateTime,
+    ) -> Result<Vec<MrIid>, EngineError> {
+        match self.config.csr.renew_within {
+            Some(within) => renew::renew_expiring(self, within, now).await,
+            None => Ok(Vec::new()),
+        }
+    }
 }
 
 /// The username a request path is for: `csr/<username>.csr` or `csr/<username>.yaml`.
@@ -93,7 +111,7 @@ pub(super) async fn review(
         source: mr.source_branch.clone(),
         head: mr.head_sha.as_ref().map(ToString::to_string),
         usernames,
-        author: engine.state.username(mr.author)?,
+        author: renew::requester(engine, mr).await?,
         ca_keys: engine.config.csr.ca_keys.clone(),
     };
     let review = engine
@@ -131,7 +149,7 @@ pub(super) async fn on_merged(
         return Ok(());
     };
     let mr = engine.forge.merge_request(&project, iid).await?;
-    let author = engine.state.username(mr.author)?;
+    let author = renew::requester(engine, &mr).await?;
     let refusal = match (&merge.merged_by, &author) {
         _ if usernames.len() > 1 => Some(
             "the merge request carries the CSRs of several people; each must come in its own merge request".to_owned(),

@@ -38,6 +38,8 @@ pub struct World {
     pub bob: u64,
     pub carol: u64,
     pub dave: u64,
+    /// The engine the server runs, for what no webhook starts (certificate renewals).
+    pub engine: Arc<Engine>,
     _running: ferry::server::Running,
 }
 
@@ -119,27 +121,30 @@ pub async fn world(fixture: Fixture, csr: CsrSettings) -> World {
         user_id: Some(UserId(bot)),
         username: "ferry-bot".into(),
     };
-    let engine = Engine::new(
-        EngineConfig {
-            gitops_project: ProjectPath::parse(GITOPS).expect("path"),
-            gitops_remote: Remote::local(&fixture.remote),
-            data_dir: data.clone(),
-            commit: CommitSettings::default(),
-            bot: identity.clone(),
-            csr,
-            templates: Default::default(),
-        },
-        forge,
-        EngineState::open(&data.join("engine.sqlite3")).expect("state"),
-    )
-    .with_comments(CommentCommands::new(
-        Arc::clone(&store),
-        Bots {
-            gitlab: identity.clone(),
-            github: identity,
-        },
-    ));
-    let running = ferry::server::start(&config, Arc::clone(&store), Arc::new(engine))
+    let engine = Arc::new(
+        Engine::new(
+            EngineConfig {
+                gitops_project: ProjectPath::parse(GITOPS).expect("path"),
+                gitops_remote: Remote::local(&fixture.remote),
+                data_dir: data.clone(),
+                commit: CommitSettings::default(),
+                bot: identity.clone(),
+                csr,
+                templates: Default::default(),
+            },
+            forge,
+            EngineState::open(&data.join("engine.sqlite3")).expect("state"),
+        )
+        .with_comments(CommentCommands::new(
+            Arc::clone(&store),
+            Bots {
+                gitlab: identity.clone(),
+                github: identity,
+            },
+        )),
+    );
+    let handler: Arc<dyn ferry::worker::Handler> = engine.clone();
+    let running = ferry::server::start(&config, Arc::clone(&store), handler)
         .await
         .expect("server");
     let url = format!("http://{}/webhooks/gitlab", running.local_addr());
@@ -153,6 +158,7 @@ pub async fn world(fixture: Fixture, csr: CsrSettings) -> World {
         bob,
         carol,
         dave,
+        engine,
         _running: running,
     }
 }
