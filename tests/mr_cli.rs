@@ -392,3 +392,98 @@ fn a_corrupt_forge_is_an_error_not_a_crash() {
         );
     }
 }
+
+/// Runs `ferry mr ARGS` with `input` on standard input.
+fn with_stdin(dir: &Path, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .arg("mr")
+        .arg("--forge-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("FERRY_USER")
+        .env_remove("FERRY_FORGE_DIR")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("ferry runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("ferry ends")
+}
+
+#[test]
+fn open_and_push_hook_do_what_a_forge_ui_and_its_webhooks_would() {
+    let world = World::new();
+    let dir = world.forge_dir();
+    let head = world.branch("feature", "app.yaml", "image: web:3\n");
+    let opened = ok(
+        &dir,
+        &[
+            "open", "feature", "--title", "Web 3", "--body", "Please", "--as", "alice",
+        ],
+    );
+    assert!(opened.contains("alice opened"), "{opened}");
+    let mr = world
+        .forge
+        .find_open(&world.project, "feature")
+        .expect("read")
+        .expect("opened");
+    assert_eq!((mr.title.as_str(), mr.body.as_str()), ("Web 3", "Please"));
+    assert_eq!(
+        mr.head_sha.as_ref().map(|sha| sha.as_str()),
+        Some(head.as_str())
+    );
+
+    let before = world.forge.events_after(0).expect("events").len() as u64;
+    let zero = "0".repeat(40);
+    let input = format!(
+        "{zero} {head} refs/heads/feature\n{head} {zero} refs/heads/gone\n{zero} {head} refs/tags/v3\n{zero} {head} refs/notes/x\n"
+    );
+    let output = with_stdin(&dir, &["push-hook", "--as", "bob"], &input);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let pushes: Vec<String> = world
+        .forge
+        .events_after(before)
+        .expect("events")
+        .into_iter()
+        .filter_map(|(_, event)| match event {
+            ferry::domain::ForgeEvent::BranchPushed(push) => Some(format!(
+                "branch {} {}",
+                push.name,
+                push.pusher.map(|p| p.username).unwrap_or_default()
+            )),
+            ferry::domain::ForgeEvent::TagPushed(push) => Some(format!("tag {}", push.name)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        pushes,
+        ["branch feature bob", "tag v3"],
+        "deleted refs and notes are skipped"
+    );
+
+    let bad = with_stdin(&dir, &["push-hook", "--as", "bob"], "\nnot-a-line\n");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("stdin line 2: `not-a-line` is not `<old-sha> <new-sha> <ref>`"),
+        "{}",
+        stderr(&bad)
+    );
+    let bad_sha = with_stdin(
+        &dir,
+        &["push-hook", "--as", "bob"],
+        "x abc refs/heads/main\n",
+    );
+    assert_eq!(bad_sha.status.code(), Some(2));
+    assert!(
+        stderr(&bad_sha).contains("stdin line 1: commit SHA `abc` is not valid"),
+        "{}",
+        stderr(&bad_sha)
+    );
+}

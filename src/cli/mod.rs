@@ -11,6 +11,7 @@ mod csr;
 mod demo;
 mod events;
 mod mr;
+mod mr_write;
 mod patch;
 mod plan;
 mod policy;

@@ -59,6 +59,19 @@ pub enum MrCommand {
         #[arg(long)]
         keep_branch: bool,
     },
+    /// Open a merge request from a branch already pushed to the project's repository.
+    Open {
+        source: String,
+        #[arg(long, default_value = "main")]
+        target: String,
+        #[arg(long)]
+        title: String,
+        #[arg(long, default_value = "")]
+        body: String,
+    },
+    /// Record pushes as the forge's push webhook would; for a `post-receive` hook, reads
+    /// `<old-sha> <new-sha> <ref>` lines from standard input (docs/setup.md).
+    PushHook,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -128,6 +141,21 @@ pub fn run(args: MrArgs) -> anyhow::Result<ExitCode> {
                 sha.as_deref(),
                 *keep_branch,
             )
+        }
+        MrCommand::Open {
+            source,
+            target,
+            title,
+            body,
+        } => {
+            let forge = acting(dir, args.user.as_deref())?;
+            let project = project(&forge, args.project.as_deref())?;
+            super::mr_write::open(&forge, &project, source, target, title, body)
+        }
+        MrCommand::PushHook => {
+            let forge = acting(dir, args.user.as_deref())?;
+            let project = project(&forge, args.project.as_deref())?;
+            super::mr_write::push_hook(&forge, &project, std::io::stdin().lock())
         }
     }
 }
