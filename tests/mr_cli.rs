@@ -487,3 +487,74 @@ fn open_and_push_hook_do_what_a_forge_ui_and_its_webhooks_would() {
         stderr(&bad_sha)
     );
 }
+
+#[test]
+fn admins_add_people_and_projects_from_the_command_line() {
+    let world = World::new();
+    let dir = world.forge_dir();
+    let said = ok(
+        &dir,
+        &[
+            "add-user",
+            "erin",
+            "--groups",
+            "sre,eap/admins",
+            "--access",
+            "maintain",
+            "--as",
+            "root",
+        ],
+    );
+    assert!(
+        said.contains("has maintain access; groups: sre, eap/admins"),
+        "{said}"
+    );
+    let erin = world.forge.find_user("erin").expect("read").expect("erin");
+    assert_eq!(
+        ferry::forge::local::parse_access("maintain").expect("level"),
+        world.forge.access(erin.id).expect("access")
+    );
+    assert!(
+        world
+            .forge
+            .member_of("eap/admins", erin.id)
+            .expect("groups")
+    );
+    assert!(
+        world
+            .forge
+            .member_of("sre/oncall", erin.id)
+            .expect("groups"),
+        "sre counts for its subgroups"
+    );
+    assert!(!world.forge.member_of("eap", erin.id).expect("groups"));
+    let refused = fails(
+        &dir,
+        &["add-user", "erin", "--access", "root", "--as", "root"],
+        2,
+    );
+    assert!(refused.contains("root"), "{refused}");
+
+    let other = world.remote().display().to_string();
+    ok(&dir, &["add-project", "eap/other", &other, "--as", "root"]);
+    let projects: Vec<String> = world
+        .forge
+        .projects()
+        .expect("projects")
+        .into_iter()
+        .map(|(path, _)| path.to_string())
+        .collect();
+    assert!(projects.contains(&"eap/other".to_owned()), "{projects:?}");
+    let missing = fails(
+        &dir,
+        &[
+            "add-project",
+            "eap/none",
+            "/no/such/repo.git",
+            "--as",
+            "root",
+        ],
+        2,
+    );
+    assert!(missing.contains("/no/such/repo.git"), "{missing}");
+}

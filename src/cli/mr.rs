@@ -72,6 +72,17 @@ pub enum MrCommand {
     /// Record pushes as the forge's push webhook would; for a `post-receive` hook, reads
     /// `<old-sha> <new-sha> <ref>` lines from standard input (docs/setup.md).
     PushHook,
+    /// Serve a project from a git repository (a path to a bare repository), or move it.
+    AddProject { project: String, repository: String },
+    /// Create or change an account: its groups (replacing its old ones) and its access in
+    /// every project (none, read, triage, write, maintain, admin).
+    AddUser {
+        name: String,
+        #[arg(long, value_delimiter = ',')]
+        groups: Vec<String>,
+        #[arg(long, default_value = "write")]
+        access: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -151,6 +162,21 @@ pub fn run(args: MrArgs) -> anyhow::Result<ExitCode> {
             let forge = acting(dir, args.user.as_deref())?;
             let project = project(&forge, args.project.as_deref())?;
             super::mr_write::open(&forge, &project, source, target, title, body)
+        }
+        MrCommand::AddProject {
+            project,
+            repository,
+        } => {
+            let forge = acting(dir, args.user.as_deref())?;
+            super::mr_write::add_project(&forge, &parse_project(project)?, repository)
+        }
+        MrCommand::AddUser {
+            name,
+            groups,
+            access,
+        } => {
+            let forge = acting(dir, args.user.as_deref())?;
+            super::mr_write::add_user(&forge, name, groups, access)
         }
         MrCommand::PushHook => {
             let forge = acting(dir, args.user.as_deref())?;

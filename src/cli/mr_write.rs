@@ -1,5 +1,5 @@
-//! `ferry mr open` and `ferry mr push-hook`: what a person or a git hook does on plain git
-//! hosting that a forge's UI and webhooks would do elsewhere.
+//! `ferry mr open`, `push-hook`, `add-project` and `add-user`: what a person, a git hook or
+//! an admin does on plain git hosting that a forge's UI and webhooks would do elsewhere.
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 
 use crate::domain::{CommitSha, GitRef, ProjectPath};
+use crate::forge::local::parse_access;
 use crate::forge::{LocalForge, NewMergeRequest};
 
 /// Opens a merge request from `source` into `target` as the acting user.
@@ -73,5 +74,38 @@ pub fn push_hook(
             git_ref.full_name()
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn add_project(
+    forge: &LocalForge,
+    project: &ProjectPath,
+    repository: &str,
+) -> anyhow::Result<ExitCode> {
+    forge.add_project(project, repository)?;
+    println!("the local forge serves {project} from {repository}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn add_user(
+    forge: &LocalForge,
+    name: &str,
+    groups: &[String],
+    access: &str,
+) -> anyhow::Result<ExitCode> {
+    let access = parse_access(access)?;
+    let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+    let user = forge.add_user(name, &groups, access)?;
+    println!(
+        "{} (user:{}) has {} access; groups: {}",
+        user.username,
+        user.id,
+        format!("{access:?}").to_lowercase(),
+        if groups.is_empty() {
+            "none".to_owned()
+        } else {
+            groups.join(", ")
+        }
+    );
     Ok(ExitCode::SUCCESS)
 }
