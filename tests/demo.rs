@@ -271,3 +271,85 @@ fn a_second_run_in_the_same_directory_starts_afresh() {
         "files the demo does not own are left alone"
     );
 }
+
+/// What the demo says at its end: `ferry serve --config DIR/ferry.yaml` serves the sandbox
+/// again, and `ferry mr` commands given to the local forge reach Ferry through its feed.
+#[test]
+fn ferry_serve_continues_the_sandbox_from_the_config_the_demo_wrote() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let work = tempfile::tempdir().expect("temp dir");
+    run_demo(work.path());
+    let sandbox = work.path().join("sandbox");
+    let forge = sandbox.join("forge").display().to_string();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["serve", "--config"])
+        .arg(sandbox.join("ferry.yaml"))
+        .env_remove("FERRY_CONFIG")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ferry serve starts");
+    let stderr = server.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let listening = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|line| line.starts_with("ferry serve: listening on "));
+    assert!(listening, "the server did not start");
+    std::thread::spawn(move || {
+        lines
+            .map_while(Result::ok)
+            .for_each(|l| eprintln!("server: {l}"))
+    });
+
+    // A new release reaches staging with no demo running: push recorded by the hook command,
+    // the promotion opened and merged by the served engine.
+    let source = sandbox.join("git/eap/website.git");
+    let release = git(&source, &["rev-parse", "release-1.0.0"]);
+    let hook = format!(
+        "{} {} refs/heads/release-1.1.0\n",
+        "0".repeat(40),
+        release.trim()
+    );
+    let mut push = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args([
+            "mr",
+            "push-hook",
+            "--project",
+            "eap/website",
+            "--as",
+            "alice",
+            "--forge-dir",
+            &forge,
+        ])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("push-hook runs");
+    {
+        use std::io::Write;
+        push.stdin
+            .take()
+            .expect("stdin")
+            .write_all(hook.as_bytes())
+            .expect("write");
+    }
+    assert!(push.wait().expect("push-hook ends").success());
+    let gitops = sandbox.join("git/eap/gitops.git");
+    let wanted = format!("release-1.1.0.{}", &release.trim()[..7]);
+    let mut staged = false;
+    for _ in 0..200 {
+        if image_of(&gitops, "staging") == wanted {
+            staged = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        staged,
+        "staging runs {}, not {wanted}",
+        image_of(&gitops, "staging")
+    );
+}

@@ -51,6 +51,8 @@ impl Sandbox {
     /// Makes a fresh sandbox in `dir`, replacing what an earlier run left there.
     pub fn create(dir: &Path) -> Result<Self, SandboxError> {
         fs::create_dir_all(dir).map_err(io(dir))?;
+        // Absolute, because the configuration written here is read from other directories.
+        let dir = &std::path::absolute(dir).map_err(io(dir))?;
         for owned in OWNED {
             let path = dir.join(owned);
             if path.exists() {
