@@ -4,8 +4,14 @@
 //! person whose comments Ferry would ignore (while its own renamed account's comments would
 //! be read as commands). The token's account id does not change.
 
+use std::time::Duration;
+
 use super::Forge;
 use crate::domain::BotIdentity;
+
+/// How long start waits for the answer: the adapter's retries against a forge that hangs
+/// could take minutes, and the server must listen (and answer health checks) long before.
+const ASK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The bot's identity on `forge`: `configured` when it already names the user id, else the
 /// token's account as the forge reports it (id and current user name).
@@ -17,7 +23,12 @@ pub async fn bot_identity(forge: &dyn Forge, configured: BotIdentity) -> BotIden
     if configured.user_id.is_some() {
         return configured;
     }
-    match forge.current_user().await {
+    // ForgeError messages name the operation and the status, never the token.
+    let answer = match tokio::time::timeout(ASK_TIMEOUT, forge.current_user()).await {
+        Ok(answer) => answer.map_err(|error| error.to_string()),
+        Err(_) => Err(format!("no answer within {}s", ASK_TIMEOUT.as_secs())),
+    };
+    match answer {
         Ok(user) => {
             if !user.username.eq_ignore_ascii_case(&configured.username) {
                 tracing::warn!(
@@ -33,7 +44,6 @@ pub async fn bot_identity(forge: &dyn Forge, configured: BotIdentity) -> BotIden
             }
         }
         Err(error) => {
-            // ForgeError messages name the operation and status, never the token.
             tracing::warn!(
                 %error,
                 username = %configured.username,
