@@ -125,6 +125,17 @@ pub struct StoreConfig {
     pub busy_timeout_ms: u64,
     /// Most store operations committed together in one transaction (group commit).
     pub batch_max: usize,
+    /// Days finished deliveries and their comment command records are kept; 0 keeps them
+    /// forever. Pending, running, dead and failed deliveries are always kept.
+    pub retention_days: u64,
+}
+
+impl StoreConfig {
+    /// How long finished records are kept; `None`: forever.
+    pub fn retention(&self) -> Option<std::time::Duration> {
+        (self.retention_days > 0)
+            .then(|| std::time::Duration::from_secs(self.retention_days.saturating_mul(86_400)))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -224,6 +235,7 @@ impl Default for StoreConfig {
             synchronous: Synchronous::Full,
             busy_timeout_ms: 5_000,
             batch_max: 512,
+            retention_days: 30,
         }
     }
 }
@@ -340,6 +352,7 @@ pub const KEYS: &[Key] = &[
     key!("store.synchronous", store.synchronous),
     key!("store.busy_timeout_ms", store.busy_timeout_ms),
     key!("store.batch_max", store.batch_max),
+    key!("store.retention_days", store.retention_days),
     key!("workers.concurrency", workers.concurrency),
     key!("workers.max_attempts", workers.max_attempts),
     key!("workers.backoff_base_ms", workers.backoff_base_ms),

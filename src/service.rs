@@ -75,9 +75,10 @@ pub async fn start(config: &Config) -> anyhow::Result<Service> {
     let store = SqliteStore::open_for_serve(&queue, &SqliteOptions::from(&config.store))
         .with_context(|| format!("cannot open the queue {}", queue.display()))?;
     let store: Arc<dyn Store> = Arc::new(store);
-    let comments = CommentCommands::new(Arc::clone(&store), Bots::from(&config.forges));
+    let workflow = workflow(config).await?;
+    let comments = CommentCommands::new(Arc::clone(&store), bots(config, workflow.as_ref()));
     let mut renewals = None;
-    let (handler, feed): (Arc<dyn Handler>, Option<Arc<LocalFeed>>) = match workflow(config)? {
+    let (handler, feed): (Arc<dyn Handler>, Option<Arc<LocalFeed>>) = match workflow {
         Some((engine, local)) => {
             let engine = Arc::new(engine.with_comments(comments));
             let feed = local.map(|forge| Arc::new(LocalFeed::new(Arc::clone(&engine), forge)));
@@ -113,9 +114,20 @@ pub async fn start(config: &Config) -> anyhow::Result<Service> {
     })
 }
 
+/// The bots whose comments are not commands: on the workflow's forge the engine's own
+/// identity (the forge's answer when `bot_user_id` is not configured), elsewhere the
+/// configured one.
+fn bots(config: &Config, workflow: Option<&(Engine, Option<LocalForge>)>) -> Bots {
+    let mut bots = Bots::from(&config.forges);
+    if let Some((engine, _)) = workflow {
+        bots.gitlab = engine.bot().clone();
+    }
+    bots
+}
+
 /// The promotion workflow, when `gitops.project` is configured; on the local forge also the
 /// forge handle its feed reads.
-fn workflow(config: &Config) -> anyhow::Result<Option<(Engine, Option<LocalForge>)>> {
+async fn workflow(config: &Config) -> anyhow::Result<Option<(Engine, Option<LocalForge>)>> {
     let Some(project) = &config.gitops.project else {
         return Ok(None);
     };
@@ -134,6 +146,7 @@ fn workflow(config: &Config) -> anyhow::Result<Option<(Engine, Option<LocalForge
                 (Arc::new(forge.clone()), remote, Some(forge))
             }
         };
+    let bot = crate::forge::bot_identity(forge.as_ref(), bot).await;
     let data_dir = config.store.data_dir.clone();
     let state =
         State::open(&data_dir.join("engine.sqlite3")).context("cannot open the workflow state")?;

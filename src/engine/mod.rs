@@ -119,6 +119,11 @@ impl Engine {
         self
     }
 
+    /// Who the engine acts as: its comments are not read as commands.
+    pub fn bot(&self) -> &BotIdentity {
+        &self.config.bot
+    }
+
     fn is_gitops(&self, project: &ProjectPath) -> bool {
         *project == self.config.gitops_project
     }

@@ -14,6 +14,7 @@ pub mod auth;
 mod health;
 pub mod intake;
 pub mod metrics;
+pub mod retention;
 mod webhook;
 
 use std::net::SocketAddr;
@@ -57,6 +58,8 @@ pub struct Running {
     http: tokio::task::JoinHandle<std::io::Result<()>>,
     workers: Workers,
     refresher: tokio::task::JoinHandle<()>,
+    /// Removes old records; `None` when `store.retention_days` is 0.
+    pruner: Option<tokio::task::JoinHandle<()>>,
     grace: Duration,
 }
 
@@ -100,6 +103,13 @@ pub async fn start(
             })
             .await
     });
+    let pruner = config.store.retention().map(|retention| {
+        tokio::spawn(retention::prune_forever(
+            Arc::clone(&store),
+            retention,
+            retention::EVERY,
+        ))
+    });
     let refresher = tokio::spawn(metrics::refresh_forever(store, Duration::from_secs(5)));
     tracing::info!(%local_addr, "ferry serve listening");
     Ok(Running {
@@ -108,6 +118,7 @@ pub async fn start(
         http,
         workers,
         refresher,
+        pruner,
         grace: Duration::from_secs(config.server.shutdown_grace_seconds),
     })
 }
@@ -141,6 +152,9 @@ impl Running {
         }
         self.workers.shutdown(self.grace).await;
         self.refresher.abort();
+        if let Some(pruner) = self.pruner {
+            pruner.abort();
+        }
         tracing::info!("ferry serve stopped");
     }
 

@@ -298,6 +298,33 @@ pub trait Store: Send + Sync + 'static {
 
     /// The commands first recorded by one delivery, in comment order (operators).
     fn commands_of(&self, event: EventId) -> BoxFuture<'_, Result<Vec<CommandRecord>, StoreError>>;
+
+    /// Retention, one small batch: removes up to `batch` comments' command records and up to
+    /// `batch` deliveries, all finished before `before`. A comment's record goes only when all
+    /// its commands are done and the deliveries that recorded them are done; only `done` and
+    /// `ignored` deliveries go. Call again while a count comes back equal to `batch`.
+    ///
+    /// What is removed no longer deduplicates: a forge redelivering such a delivery, or the
+    /// comment edited, after this would run its commands again (see docs/operations.md).
+    fn prune(&self, before: SystemTime, batch: usize) -> BoxFuture<'_, Result<Pruned, StoreError>>;
+}
+
+/// What one [`Store::prune`] call removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub deliveries: u64,
+    /// Comments whose whole command record went.
+    pub comments: u64,
+    /// The command rows of those comments.
+    pub commands: u64,
+}
+
+impl Pruned {
+    /// Whether a batch of `batch` was full, so more may be left.
+    pub fn full(&self, batch: usize) -> bool {
+        let batch = u64::try_from(batch.max(1)).unwrap_or(u64::MAX);
+        self.deliveries >= batch || self.comments >= batch
+    }
 }
 
 /// Milliseconds since the Unix epoch, the store's time unit.

@@ -8,6 +8,7 @@
 //! others in its batch.
 
 mod commands;
+mod prune;
 
 use std::fs::File;
 use std::path::Path;
@@ -20,8 +21,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{
     AfterFailure, BoxFuture, CommandId, CommandRecord, CommentKey, Delivery, EventId, EventRecord,
-    Forge, Inserted, Intake, ListFilter, NewCommand, NewDelivery, RetryOutcome, State, Store,
-    StoreError, WorkerId, from_millis, to_millis,
+    Forge, Inserted, Intake, ListFilter, NewCommand, NewDelivery, Pruned, RetryOutcome, State,
+    Store, StoreError, WorkerId, from_millis, to_millis,
 };
 use crate::config::Synchronous;
 
@@ -204,6 +205,7 @@ fn connect(path: &Path, options: &SqliteOptions) -> Result<Connection, StoreErro
     connection.pragma_update(None, "synchronous", synchronous)?;
     connection.execute_batch(SCHEMA)?;
     connection.execute_batch(commands::SCHEMA)?;
+    connection.execute_batch(prune::SCHEMA)?;
     Ok(connection)
 }
 
@@ -662,6 +664,10 @@ impl Store for SqliteStore {
 
     fn commands_of(&self, event: EventId) -> BoxFuture<'_, Result<Vec<CommandRecord>, StoreError>> {
         self.submit(move |connection| commands::of_event(connection, event))
+    }
+
+    fn prune(&self, before: SystemTime, batch: usize) -> BoxFuture<'_, Result<Pruned, StoreError>> {
+        self.submit(move |connection| prune::prune(connection, before, batch))
     }
 }
 

@@ -9,3 +9,4 @@ pub mod fake_gitlab_git;
 pub mod faults;
 pub mod github_hooks;
 pub mod gitlab_hooks;
+pub mod queue;
