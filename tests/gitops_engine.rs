@@ -754,3 +754,111 @@ fn pushes_over_smart_http_with_a_token_and_refuses_a_wrong_one_clearly() {
     assert!(text.contains("refused Ferry's credentials"), "{text}");
     assert!(!text.contains("wrong"), "the token is not echoed: {text}");
 }
+
+/// Writes `count` files under `wide/`, one commit.
+struct ManyFiles {
+    count: usize,
+    round: usize,
+}
+
+impl Change for ManyFiles {
+    fn prepare(
+        &self,
+        _repo: &Repository,
+        _target: &Tree<'_>,
+        _onto: &Tree<'_>,
+    ) -> Result<Option<Prepared>, GitOpsError> {
+        Ok(Some(Prepared {
+            writes: (0..self.count)
+                .map(|i| ferry::gitops::tree::FileWrite {
+                    path: format!("wide/s{i:03}/overlay/kustomization.yaml"),
+                    content: format!("round {} file {i}\n", self.round).into_bytes(),
+                })
+                .collect(),
+            message: format!("Wide change {}", self.round),
+        }))
+    }
+}
+
+fn packs(objects: &Path) -> usize {
+    std::fs::read_dir(objects.join("pack"))
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn wide_commits_travel_as_one_pack_and_small_ones_as_loose_objects_both_complete() {
+    let fixture = Fixture::example();
+    let mirror = mirror(&fixture);
+    let remote_objects = fixture.remote.join("objects");
+    let remote_packs = packs(&remote_objects);
+
+    // 300 files: about 900 new objects, one pack in the remote.
+    let wide = land_on(
+        &mirror,
+        "main",
+        &ManyFiles {
+            count: 300,
+            round: 1,
+        },
+    );
+    assert!(matches!(wide, Outcome::Landed { .. }), "{wide:?}");
+    assert_eq!(packs(&remote_objects), remote_packs + 1);
+    // A small promotion after it: loose objects, no new pack.
+    let small = land_on(
+        &mirror,
+        "main",
+        &promotion(
+            "web",
+            "staging",
+            "registry.example.com/eap/website:release-2.0.0.abcdef0",
+        ),
+    );
+    assert!(matches!(small, Outcome::Landed { .. }), "{small:?}");
+    assert_eq!(packs(&remote_objects), remote_packs + 1);
+
+    // Everything is there and sound, in the remote and in a fresh clone.
+    let fsck = std::process::Command::new("git")
+        .args(["fsck", "--full", "--strict"])
+        .current_dir(&fixture.remote)
+        .output()
+        .expect("git fsck");
+    assert!(
+        fsck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fsck.stderr)
+    );
+    assert_eq!(
+        fixture.show("main", "wide/s299/overlay/kustomization.yaml"),
+        "round 1 file 299\n"
+    );
+    // The mirror, reopened from disk, reads the wide commit (its pack was written to disk).
+    drop(mirror);
+    let reopened = self::mirror(&fixture);
+    let again = land_on(
+        &reopened,
+        "main",
+        &ManyFiles {
+            count: 300,
+            round: 1,
+        },
+    );
+    assert!(matches!(again, Outcome::Unchanged { .. }), "{again:?}");
+    let next = land_on(
+        &reopened,
+        "main",
+        &ManyFiles {
+            count: 300,
+            round: 2,
+        },
+    );
+    assert!(matches!(next, Outcome::Landed { .. }), "{next:?}");
+    assert_eq!(
+        fixture.show("main", "wide/s000/overlay/kustomization.yaml"),
+        "round 2 file 0\n"
+    );
+}

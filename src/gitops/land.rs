@@ -12,6 +12,7 @@ use super::commit::CommitSettings;
 use super::error::GitOpsError;
 use super::mirror::Mirror;
 use super::push::{Pushed, push};
+use super::staging::in_one_pack;
 use super::tree::{FileWrite, write_tree};
 
 /// Something to commit, worked out afresh on every attempt.
@@ -114,11 +115,28 @@ pub fn land(
                 head: existing.unwrap_or(base),
             });
         };
-        let tree = write_tree(repo, &onto_tree, &prepared.writes)?;
-        if tree == onto_tree.id() {
+        let build = || -> Result<Option<Oid>, GitOpsError> {
+            let tree = write_tree(repo, &onto_tree, &prepared.writes)?;
+            if tree == onto_tree.id() {
+                return Ok(None);
+            }
+            Ok(Some(settings.commit(
+                repo,
+                &prepared.message,
+                tree,
+                &[onto],
+            )?))
+        };
+        // A wide change (hundreds of overlays) goes into one pack rather than a loose file
+        // per object (see `staging`); a small one stays loose, so packs do not pile up.
+        let built = if prepared.writes.len() >= PACK_FROM_FILES {
+            in_one_pack(repo, build)?
+        } else {
+            build()?
+        };
+        let Some(commit) = built else {
             return Ok(Outcome::Unchanged { head: onto });
-        }
-        let commit = settings.commit(repo, &prepared.message, tree, &[onto])?;
+        };
         let force = stack_on.is_none() && existing.is_some();
         match push(mirror, push_to, existing, commit, force)? {
             Pushed::Landed => {
@@ -140,6 +158,9 @@ pub fn land(
         attempts: retry.attempts,
     })
 }
+
+/// From this many files in one commit, its objects are written as one pack.
+const PACK_FROM_FILES: usize = 50;
 
 fn tree_of(repo: &Repository, commit: Oid) -> Result<Tree<'_>, GitOpsError> {
     repo.find_commit(commit)

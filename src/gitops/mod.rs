@@ -13,6 +13,7 @@ pub mod mirror;
 pub mod promotion;
 pub mod push;
 pub mod remote;
+mod staging;
 pub mod trailers;
 pub mod tree;
 
