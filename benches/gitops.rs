@@ -390,6 +390,8 @@ fn audit_in_process(work: &Path, remote: &Path) -> Duration {
 }
 
 fn main() {
+    // SAFETY: first thing in the process; no thread has been spawned yet.
+    unsafe { ferry::gitops::tuning::configure_libgit2() };
     let services = env_number("FERRY_BENCH_SERVICES", 2000);
     let commits = env_number("FERRY_BENCH_COMMITS", 20_000);
     let rounds = env_number("FERRY_BENCH_ROUNDS", 21);

@@ -92,6 +92,8 @@ pub const EXIT_ERROR: u8 = 2;
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    // SAFETY: first thing in the process; no thread has been spawned yet.
+    unsafe { crate::gitops::tuning::configure_libgit2() };
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {

@@ -16,6 +16,7 @@ pub mod remote;
 mod staging;
 pub mod trailers;
 pub mod tree;
+pub mod tuning;
 
 pub use audit::{AuditRecord, OverlayMap};
 pub use commit::{CommitSettings, Identity};
