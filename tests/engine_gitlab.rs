@@ -18,7 +18,7 @@ use ferry::engine::{Engine, EngineConfig, State as EngineState};
 use ferry::forge::{Forge, GitLabConfig, GitLabForge, HttpPolicy};
 use ferry::gitops::{CommitSettings, Remote};
 use ferry::store::sqlite::SqliteOptions;
-use ferry::store::{ListFilter, SqliteStore, State, Store};
+use ferry::store::{ListFilter, SqliteStore, Store};
 use ferry::worker::{Bots, CommentCommands};
 use git_support::{Fixture, git};
 use secrecy::SecretString;
@@ -146,30 +146,7 @@ impl World {
     /// Waits until the queue has nothing pending or running, and fails on any delivery that
     /// failed or went to the dead letters.
     async fn settle(&self) {
-        for _ in 0..1500 {
-            let all = self
-                .store
-                .list(ListFilter {
-                    states: vec![],
-                    limit: 1000,
-                })
-                .await
-                .expect("list");
-            if all
-                .iter()
-                .all(|r| r.state != State::Pending && r.state != State::Running)
-            {
-                let broken: Vec<_> = all
-                    .iter()
-                    .filter(|r| r.state != State::Done)
-                    .map(|r| format!("{:?} {}: {:?}", r.state, r.event_type, r.last_error))
-                    .collect();
-                assert!(broken.is_empty(), "deliveries failed: {broken:#?}");
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("the queue did not settle");
+        support::queue::settle(self.store.as_ref()).await;
     }
 
     fn who(&self, id: u64) -> Who {

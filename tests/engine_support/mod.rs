@@ -15,7 +15,7 @@ use ferry::engine::{CsrSettings, Engine, EngineConfig, State as EngineState};
 use ferry::forge::{Forge, GitLabConfig, GitLabForge, HttpPolicy, MergeOptions, MergeOutcome};
 use ferry::gitops::{CommitSettings, Remote};
 use ferry::store::sqlite::SqliteOptions;
-use ferry::store::{ListFilter, SqliteStore, State, Store};
+use ferry::store::{SqliteStore, Store};
 use ferry::worker::{Bots, CommentCommands};
 use secrecy::SecretString;
 use serde_json::Value;
@@ -172,30 +172,7 @@ impl World {
     /// Waits until the queue has nothing pending or running, and fails on any delivery that
     /// failed or went to the dead letters.
     pub async fn settle(&self) {
-        for _ in 0..1500 {
-            let all = self
-                .store
-                .list(ListFilter {
-                    states: vec![],
-                    limit: 1000,
-                })
-                .await
-                .expect("list");
-            if all
-                .iter()
-                .all(|r| r.state != State::Pending && r.state != State::Running)
-            {
-                let broken: Vec<_> = all
-                    .iter()
-                    .filter(|r| r.state != State::Done)
-                    .map(|r| format!("{:?} {}: {:?}", r.state, r.event_type, r.last_error))
-                    .collect();
-                assert!(broken.is_empty(), "deliveries failed: {broken:#?}");
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("the queue did not settle");
+        crate::support::queue::settle(self.store.as_ref()).await;
     }
 
     pub fn who(&self, id: u64) -> Who {
