@@ -214,40 +214,48 @@ impl Change for Promotion {
         onto: &Tree<'_>,
     ) -> Result<Option<Prepared>, GitOpsError> {
         // Several changes may share a file; each applies to the text the ones before left.
-        let mut texts: BTreeMap<String, (String, String)> = BTreeMap::new();
+        // Built on the target itself (the usual case), what runs now is read from the same
+        // text, so each overlay is read and parsed once however wide the promotion is.
+        let same_tree = target.id() == onto.id();
+        let mut overlays: BTreeMap<String, OverlayText> = BTreeMap::new();
         let mut previous = Vec::with_capacity(self.changes.len());
         for change in &self.changes {
-            previous.push(current_image(
-                repo,
-                target,
-                &change.overlay,
-                &change.image_name,
-            )?);
-            let (path, text) = match texts.remove(&change.overlay) {
-                Some(entry) => entry,
-                None => read_kustomization(repo, onto, &change.overlay)?.ok_or_else(|| {
-                    GitOpsError::Edit(format!(
-                        "{}: no kustomization.yaml here; check the policy's `gitops.overlay` or add the overlay",
-                        change.overlay
-                    ))
-                })?,
+            let mut overlay = match overlays.remove(&change.overlay) {
+                Some(overlay) => overlay,
+                None => {
+                    let (path, text) = read_kustomization(repo, onto, &change.overlay)?
+                        .ok_or_else(|| {
+                            GitOpsError::Edit(format!(
+                                "{}: no kustomization.yaml here; check the policy's `gitops.overlay` or add the overlay",
+                                change.overlay
+                            ))
+                        })?;
+                    OverlayText {
+                        path,
+                        original: text.clone(),
+                        edited: text,
+                    }
+                }
             };
+            previous.push(if same_tree {
+                image_in(&overlay.path, &overlay.original, &change.image_name)?
+            } else {
+                current_image(repo, target, &change.overlay, &change.image_name)?
+            });
             let spec = change.spec()?;
-            let edited = Kustomization::parse(&text)
+            overlay.edited = Kustomization::parse(&overlay.edited)
                 .and_then(|k| k.set_images(&[spec]))
-                .map_err(|err| GitOpsError::edit(&path, &err))?;
-            texts.insert(change.overlay.clone(), (path, edited));
+                .map_err(|err| GitOpsError::edit(&overlay.path, &err))?;
+            overlays.insert(change.overlay.clone(), overlay);
         }
-        let mut writes = Vec::new();
-        for (dir, (path, text)) in texts {
-            let original = read_kustomization(repo, onto, &dir)?.map(|(_, text)| text);
-            if original.as_deref() != Some(text.as_str()) {
-                writes.push(FileWrite {
-                    path,
-                    content: text.into_bytes(),
-                });
-            }
-        }
+        let writes: Vec<FileWrite> = overlays
+            .into_values()
+            .filter(|overlay| overlay.edited != overlay.original)
+            .map(|overlay| FileWrite {
+                path: overlay.path,
+                content: overlay.edited.into_bytes(),
+            })
+            .collect();
         if writes.is_empty() {
             return Ok(None);
         }
@@ -268,11 +276,22 @@ pub fn current_image(
     let Some((path, text)) = read_kustomization(repo, tree, dir)? else {
         return Ok(None);
     };
-    let kustomization =
-        Kustomization::parse(&text).map_err(|err| GitOpsError::edit(&path, &err))?;
+    image_in(&path, &text, image_name)
+}
+
+/// The image the kustomization `text` (at `path`) sets for `image_name`.
+fn image_in(path: &str, text: &str, image_name: &ImageName) -> Result<Option<String>, GitOpsError> {
+    let kustomization = Kustomization::parse(text).map_err(|err| GitOpsError::edit(path, &err))?;
     Ok(kustomization
         .images()
         .into_iter()
         .find(|entry| entry.name == image_name.as_str())
         .map(|entry| entry.reference()))
+}
+
+/// One overlay's kustomization while a promotion edits it.
+struct OverlayText {
+    path: String,
+    original: String,
+    edited: String,
 }
