@@ -109,15 +109,7 @@ impl Trailers {
     /// The trailer block, one `Key: value` a line, ending with a newline.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let mut line = |key: &str, value: &str| {
-            let value = one_line(value);
-            if !value.is_empty() {
-                out.push_str(key);
-                out.push_str(": ");
-                out.push_str(&value);
-                out.push('\n');
-            }
-        };
+        let mut line = |key: &str, value: &str| push_trailer(&mut out, key, value);
         line(ACTION, self.action.as_str());
         for change in &self.changes {
             line(SERVICE, &change.service);
@@ -229,15 +221,7 @@ pub struct CertificateTrailers {
 impl CertificateTrailers {
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let mut line = |key: &str, value: &str| {
-            let value = one_line(value);
-            if !value.is_empty() {
-                out.push_str(key);
-                out.push_str(": ");
-                out.push_str(&value);
-                out.push('\n');
-            }
-        };
+        let mut line = |key: &str, value: &str| push_trailer(&mut out, key, value);
         line(ACTION, CERTIFICATE_ACTION);
         for issued in &self.certificates {
             line(
@@ -302,12 +286,10 @@ pub struct MergeTrailers {
 
 impl MergeTrailers {
     pub fn render(&self) -> String {
-        let mut out = format!("{MERGE_REQUEST}: {}\n", one_line(&self.merge_request));
+        let mut out = String::new();
+        push_trailer(&mut out, MERGE_REQUEST, &self.merge_request);
         for who in &self.approved_by {
-            let who = one_line(who);
-            if !who.is_empty() {
-                out.push_str(&format!("{APPROVED_BY}: {who}\n"));
-            }
+            push_trailer(&mut out, APPROVED_BY, who);
         }
         out
     }
@@ -341,6 +323,17 @@ fn parse_source(value: &str) -> Option<SourceTrailer> {
         git_ref,
         sha,
     })
+}
+
+/// Appends `key: value` as one line; an empty value (after `one_line`) writes nothing.
+fn push_trailer(out: &mut String, key: &str, value: &str) {
+    let value = one_line(value);
+    if !value.is_empty() {
+        out.push_str(key);
+        out.push_str(": ");
+        out.push_str(&value);
+        out.push('\n');
+    }
 }
 
 /// Trailer values are single lines; a newline in user input would start a forged trailer.
