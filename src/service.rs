@@ -31,7 +31,9 @@ pub struct Service {
     running: Running,
     feed: Option<Arc<LocalFeed>>,
     stop_feed: watch::Sender<bool>,
-    feed_task: Option<tokio::task::JoinHandle<()>>,
+    /// The feed and the renewal loop: both stop when `stop_feed` is sent, and both hold the
+    /// engine (and through it the store), so shutdown waits for them.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Service {
@@ -45,12 +47,7 @@ impl Service {
     }
 
     pub async fn shutdown(self) {
-        let _ = self.stop_feed.send(true);
-        if let Some(task) = self.feed_task
-            && let Err(error) = task.await
-        {
-            tracing::warn!(%error, "the local forge feed task failed");
-        }
+        stop_background(&self.stop_feed, self.background).await;
         self.running.shutdown().await;
     }
 
@@ -58,13 +55,19 @@ impl Service {
         let Self {
             running,
             stop_feed,
-            feed_task,
+            background,
             ..
         } = self;
         running.run_until_signal().await;
-        let _ = stop_feed.send(true);
-        if let Some(task) = feed_task {
-            let _ = task.await;
+        stop_background(&stop_feed, background).await;
+    }
+}
+
+async fn stop_background(stop: &watch::Sender<bool>, tasks: Vec<tokio::task::JoinHandle<()>>) {
+    let _ = stop.send(true);
+    for task in tasks {
+        if let Err(error) = task.await {
+            tracing::warn!(%error, "a background task of the service failed");
         }
     }
 }
@@ -96,21 +99,24 @@ pub async fn start(config: &Config) -> anyhow::Result<Service> {
     };
     let running = crate::server::start(config, store, handler).await?;
     let (stop_feed, stopped) = watch::channel(false);
+    let mut background = Vec::new();
     if let Some(engine) = renewals {
-        tokio::spawn(renew_periodically(
+        background.push(tokio::spawn(renew_periodically(
             engine,
             RENEW_EVERY,
             stop_feed.subscribe(),
+        )));
+    }
+    if let Some(feed) = feed.clone() {
+        background.push(tokio::spawn(
+            async move { feed.run(FEED_POLL, stopped).await },
         ));
     }
-    let feed_task = feed
-        .clone()
-        .map(|feed| tokio::spawn(async move { feed.run(FEED_POLL, stopped).await }));
     Ok(Service {
         running,
         feed,
         stop_feed,
-        feed_task,
+        background,
     })
 }
 

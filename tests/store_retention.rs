@@ -346,13 +346,7 @@ async fn a_redelivery_after_pruning_runs_again_only_when_its_record_went() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_prunes_once_at_start_and_keeps_forever_with_zero() {
     let dir = tempfile::tempdir().expect("dir");
-    let mut config = Config::default();
-    config.server.listen = "127.0.0.1:0".parse().expect("address");
-    config.server.shutdown_grace_seconds = 1;
-    config.store.data_dir = dir.path().to_owned();
-    config.forges.gitlab.enabled = true;
-    config.forges.gitlab.secrets = vec![SecretString::from("secret".to_owned())];
-    config.store.retention_days = 2;
+    let mut config = serving(&dir);
     let (old, recent) = {
         let q = Queue::open(&config.queue_path());
         let old = q.leased("old").await;
@@ -379,6 +373,31 @@ async fn serve_prunes_once_at_start_and_keeps_forever_with_zero() {
     assert!(!q.exists(old).await, "pruned at start");
     assert_eq!(q.recorded(old).await, 0);
     assert!(q.exists(recent).await && q.recorded(recent).await == 1);
+}
+
+/// On a single-threaded runtime an aborted task is dropped only when the runtime next gets
+/// to it; a shutdown that does not wait for that would leave the store, and the data
+/// directory's lock, held after it returned.
+#[tokio::test(flavor = "current_thread")]
+async fn a_stopped_server_frees_its_data_directory_at_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = serving(&dir);
+    serve_a_moment(&config).await;
+    let again =
+        SqliteStore::open_for_serve(&config.queue_path(), &SqliteOptions::from(&config.store));
+    assert!(again.is_ok(), "the lock is still held: {:?}", again.err());
+}
+
+/// A server on a free loopback port keeping its store in `dir`, pruning after two days.
+fn serving(dir: &tempfile::TempDir) -> Config {
+    let mut config = Config::default();
+    config.server.listen = "127.0.0.1:0".parse().expect("address");
+    config.server.shutdown_grace_seconds = 1;
+    config.store.data_dir = dir.path().to_owned();
+    config.forges.gitlab.enabled = true;
+    config.forges.gitlab.secrets = vec![SecretString::from("secret".to_owned())];
+    config.store.retention_days = 2;
+    config
 }
 
 async fn serve_a_moment(config: &Config) {

@@ -151,9 +151,14 @@ impl Running {
             Err(error) => tracing::warn!(%error, "the HTTP server task failed"),
         }
         self.workers.shutdown(self.grace).await;
+        // An aborted task drops what it holds (the store, and with it the data directory's
+        // lock) only when the runtime next polls it: wait for that, so a server started
+        // right after this one returns finds the directory free.
         self.refresher.abort();
+        let _ = self.refresher.await;
         if let Some(pruner) = self.pruner {
             pruner.abort();
+            let _ = pruner.await;
         }
         tracing::info!("ferry serve stopped");
     }
