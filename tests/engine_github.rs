@@ -425,6 +425,15 @@ async fn gitflow_on_github_merges_only_after_checks_pass_and_the_gate_opens() {
     assert_eq!(production.state, "open");
     assert_eq!(production.title, "Promote web to production: v1.0.0");
     assert!(production.body.contains("| web | production | `registry.example.com/eap/website:v0.9.0` | `registry.example.com/eap/website:v1.0.0` |"), "{}", production.body);
+    let commit = format!("{}/{APP}/commit/{release}", w.fake.base_url);
+    assert!(
+        production.body.contains(&format!(
+            "Source: `{APP}` v1.0.0 [`{}`]({commit}) ([pipelines]({commit}/checks))",
+            &release[..7]
+        )),
+        "the source commit and its checks are linked: {}",
+        production.body
+    );
     assert_eq!(
         w.status(&production.head_sha, "ferry/gate").as_deref(),
         Some("pending")

@@ -280,6 +280,15 @@ async fn gitflow_from_develop_to_production_through_the_manual_gate() {
     assert_eq!(production.state, "opened");
     assert_eq!(production.title, "Promote web to production: v1.0.0");
     assert!(production.description.contains("| web | production | `registry.example.com/eap/website:v0.9.0` | `registry.example.com/eap/website:v1.0.0` |"), "{}", production.description);
+    let web = format!("{}/{APP}", w.fake.base_url);
+    assert!(
+        production.description.contains(&format!(
+            "Source: `{APP}` v1.0.0 [`{}`]({web}/-/commit/{release}) ([pipelines]({web}/-/pipelines?sha={release}))",
+            &release[..7]
+        )),
+        "the source commit and its pipelines are linked: {}",
+        production.description
+    );
     assert_eq!(
         w.status(&production.sha, "ferry/gate").as_deref(),
         Some("pending")

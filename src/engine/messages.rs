@@ -6,6 +6,7 @@ pub mod template;
 
 use std::collections::BTreeMap;
 
+use crate::forge::CommitLinks;
 use crate::gitops::Promotion;
 use crate::policy::gate::Failure;
 use crate::policy::validate::Violation;
@@ -22,6 +23,7 @@ pub fn promotion_values(
     promotion: &Promotion,
     previous: &[Option<String>],
     environment: &Environment,
+    links: Option<&CommitLinks>,
     replaces: Option<&str>,
 ) -> BTreeMap<&'static str, String> {
     let mut changes =
@@ -39,12 +41,16 @@ pub fn promotion_values(
         .source
         .as_ref()
         .map_or_else(String::new, |source| {
-            let sha = source
-                .sha
-                .as_ref()
-                .map_or("(unknown commit)".to_owned(), |sha| {
-                    format!("`{}`", sha.short())
-                });
+            let sha = match (&source.sha, links) {
+                (None, _) => "(unknown commit)".to_owned(),
+                (Some(sha), None) => format!("`{}`", sha.short()),
+                (Some(sha), Some(links)) => format!(
+                    "[`{}`]({}) ([pipelines]({}))",
+                    sha.short(),
+                    links.commit,
+                    links.pipelines
+                ),
+            };
             format!(
                 "Source: `{}` {} {sha}\n",
                 source.project,

@@ -86,8 +86,19 @@ pub(super) async fn open(
         engine.state.set_requester(project, &branch, user)?;
     }
     let templates = &engine.config.templates;
-    let values =
-        |replaces| messages::promotion_values(&promotion, &previous, &environment, replaces);
+    let links = promotion.source.as_ref().and_then(|source| {
+        let sha = source.sha.as_ref()?;
+        engine.forge.commit_links(&source.project, sha)
+    });
+    let values = |replaces| {
+        messages::promotion_values(
+            &promotion,
+            &previous,
+            &environment,
+            links.as_ref(),
+            replaces,
+        )
+    };
     let title = templates.title(&values(None));
     let metadata = messages::promotion_metadata(&promotion, &previous);
     let labels = vec![

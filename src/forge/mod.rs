@@ -34,6 +34,13 @@ pub use types::*;
 pub trait Forge: Send + Sync {
     fn kind(&self) -> ForgeKind;
 
+    /// The web pages of `sha` in `project` and of its pipelines, for links in merge request
+    /// bodies; `None` where the forge has no web interface.
+    fn commit_links(&self, project: &ProjectPath, sha: &CommitSha) -> Option<CommitLinks> {
+        let _ = (project, sha);
+        None
+    }
+
     /// The account the token acts as; its comments are the bot's own.
     async fn current_user(&self) -> Result<User, ForgeError>;
 

@@ -191,6 +191,13 @@ impl StatusState {
     }
 }
 
+/// Where people look at a source commit and its pipelines in the forge's web interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitLinks {
+    pub commit: String,
+    pub pipelines: String,
+}
+
 /// A commit status such as `ferry/gate` or `ferry/policy`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitStatus {

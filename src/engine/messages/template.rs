@@ -24,7 +24,7 @@ pub const PLACEHOLDERS: [(&str, &str); 8] = [
     ),
     (
         "source",
-        "`Source: <project> <ref> <sha>` and a blank line, or nothing",
+        "`Source: <project> <ref> <sha>` (the commit and its pipelines linked where the forge has web pages) and a line end, or nothing",
     ),
     ("gate", "what the environment's gate needs"),
     (

@@ -33,6 +33,9 @@ pub struct GitHubConfig {
 
 pub struct GitHubForge {
     crab: Octocrab,
+    /// Where the web pages are: `https://github.com` for the public API, the host's root for
+    /// GitHub Enterprise Server.
+    web: String,
     transport: Transport,
     me: OnceCell<User>,
     /// Collaborator and team endpoints take logins; decisions are keyed on ids.
@@ -46,6 +49,16 @@ enum Verb {
     Put,
     Patch,
     Delete,
+}
+
+/// The web root that goes with an API URL: GitHub's API lives on its own host, GitHub
+/// Enterprise Server's under `/api/v3` of the web host.
+fn web_root(api_url: &str) -> String {
+    let api = api_url.trim_end_matches('/');
+    if let Some(rest) = api.strip_prefix("https://api.github.com") {
+        return format!("https://github.com{rest}");
+    }
+    api.strip_suffix("/api/v3").unwrap_or(api).to_owned()
 }
 
 impl GitHubForge {
@@ -66,6 +79,7 @@ impl GitHubForge {
             .map_err(|e| invalid(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
             crab,
+            web: web_root(&config.api_url),
             transport: Transport::new(KIND, config.policy),
             me: OnceCell::new(),
             logins: Mutex::new(HashMap::new()),
@@ -235,6 +249,14 @@ fn sha_of(text: Option<&str>) -> Option<CommitSha> {
 impl Forge for GitHubForge {
     fn kind(&self) -> ForgeKind {
         KIND
+    }
+
+    fn commit_links(&self, project: &ProjectPath, sha: &CommitSha) -> Option<CommitLinks> {
+        let commit = format!("{}/{project}/commit/{sha}", self.web);
+        Some(CommitLinks {
+            pipelines: format!("{commit}/checks"),
+            commit,
+        })
     }
 
     async fn current_user(&self) -> Result<User, ForgeError> {
@@ -663,6 +685,16 @@ impl Forge for GitHubForge {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn web_pages_live_beside_the_api() {
+        assert_eq!(web_root("https://api.github.com/"), "https://github.com");
+        assert_eq!(
+            web_root("https://ghe.example.com/api/v3"),
+            "https://ghe.example.com"
+        );
+        assert_eq!(web_root("http://127.0.0.1:9/"), "http://127.0.0.1:9");
+    }
 
     #[test]
     fn next_page_is_read_from_the_link_header() {

@@ -33,6 +33,8 @@ pub struct GitLabConfig {
 
 pub struct GitLabForge {
     api: String,
+    /// The instance root, where the web pages are.
+    web: String,
     token: HeaderValue,
     client: reqwest::Client,
     transport: Transport,
@@ -63,6 +65,7 @@ impl GitLabForge {
             .map_err(|e| invalid(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
             api: format!("{base}/api/v4"),
+            web: base.to_owned(),
             token,
             client,
             transport: Transport::new(KIND, config.policy),
@@ -208,6 +211,14 @@ fn mr_path(project: &ProjectPath, iid: MrIid) -> String {
 impl Forge for GitLabForge {
     fn kind(&self) -> ForgeKind {
         KIND
+    }
+
+    fn commit_links(&self, project: &ProjectPath, sha: &CommitSha) -> Option<CommitLinks> {
+        let project = format!("{}/{project}", self.web);
+        Some(CommitLinks {
+            commit: format!("{project}/-/commit/{sha}"),
+            pipelines: format!("{project}/-/pipelines?sha={sha}"),
+        })
     }
 
     async fn current_user(&self) -> Result<User, ForgeError> {
