@@ -250,6 +250,14 @@ fn git(dir: &Path, args: &[&str]) {
     assert!(status.success(), "git {args:?}");
 }
 
+fn copy_repository(from: &Path, to: &Path) {
+    let (from, to) = (from.to_str().expect("path"), to.to_str().expect("path"));
+    git(
+        Path::new("."),
+        &["clone", "-q", "--bare", "--no-local", from, to],
+    );
+}
+
 /// The pipeline teams script: shallow clone, edit the file, commit, push.
 fn naive_promotions(work: &Path, remote: &Path, services: usize, rounds: usize) -> Duration {
     let mut samples = Vec::new();
@@ -396,23 +404,41 @@ fn main() {
     let commits = env_number("FERRY_BENCH_COMMITS", 20_000);
     let rounds = env_number("FERRY_BENCH_ROUNDS", 21);
     let naive_rounds = env_number("FERRY_BENCH_NAIVE_ROUNDS", 5);
-    let work = tempfile::tempdir().expect("temp dir");
+    let temp = tempfile::tempdir().expect("temp dir");
+    // Generating the large repository takes minutes: FERRY_BENCH_DIR keeps the generated
+    // remotes (and only those) between runs, for profiling one measure again and again.
+    let kept = std::env::var_os("FERRY_BENCH_DIR").map(std::path::PathBuf::from);
 
     let mut per_size = Vec::new();
     for size in [services / 10, services] {
-        let dir = work.path().join(format!("size-{size}"));
+        let name = format!("size-{size}");
+        let dir = temp.path().join(&name);
         std::fs::create_dir_all(&dir).expect("dir");
-        let start = Instant::now();
         let remote_path = dir.join("remote.git");
-        generate(&remote_path, size, commits);
-        // A hosted repository is packed; the naive pipeline's clone would otherwise pay for
-        // packing 100,000 loose objects that the generator wrote.
-        git(&remote_path, &["repack", "-adq"]);
-        println!(
-            "generated {} files, {commits} commits in {:.1} s",
-            size * 25 + 1,
-            start.elapsed().as_secs_f64()
-        );
+        let generated = kept
+            .as_ref()
+            .map(|kept| kept.join(format!("{name}-{commits}.git")));
+        match &generated {
+            Some(generated) if generated.exists() => {
+                copy_repository(generated, &remote_path);
+            }
+            _ => {
+                let start = Instant::now();
+                generate(&remote_path, size, commits);
+                // A hosted repository is packed; the naive pipeline's clone would otherwise
+                // pay for packing 100,000 loose objects that the generator wrote.
+                git(&remote_path, &["repack", "-adq"]);
+                println!(
+                    "generated {} files, {commits} commits in {:.1} s",
+                    size * 25 + 1,
+                    start.elapsed().as_secs_f64()
+                );
+                if let Some(generated) = &generated {
+                    std::fs::create_dir_all(generated.parent().expect("parent")).expect("dir");
+                    copy_repository(&remote_path, generated);
+                }
+            }
+        }
         let ferry = ferry_promotions(&dir, &remote_path, size, rounds);
         let naive = naive_promotions(&dir, &remote_path, size, naive_rounds);
         println!(

@@ -5,14 +5,14 @@
 //! a squash merge that dropped the trailers) is found by comparing the overlay's images with
 //! its first parent's, and recorded as `manual`. So the trail is complete, not only Ferry's.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use git2::{Commit, Delta, Oid, Repository, Sort, Tree};
+use git2::{Commit, Oid, Repository, Sort};
 use serde::{Deserialize, Serialize};
 
 use super::error::GitOpsError;
+use super::overlay_diff::changed_kustomizations;
 use super::trailers::{Action, MergeTrailers, SourceTrailer, Trailers};
-use super::tree::read_text;
 use crate::kustomize::Kustomization;
 use crate::kustomize::file::KUSTOMIZATION_FILE_NAMES;
 use crate::policy::Policy;
@@ -40,6 +40,9 @@ pub struct AuditRecord {
 #[derive(Debug, Clone, Default)]
 pub struct OverlayMap {
     by_dir: HashMap<String, Overlay>,
+    /// Every overlay directory and each directory above one: where a tree walk looking
+    /// for overlay changes has to descend.
+    on_the_way: HashSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,20 +54,47 @@ struct Overlay {
 
 impl OverlayMap {
     pub fn from_policy(policy: &Policy) -> Self {
-        let mut by_dir = HashMap::new();
+        let mut overlays = Vec::new();
         for environment in &policy.environments {
             for service in policy.services_in(environment) {
-                by_dir.insert(
+                overlays.push((
                     policy.overlay_dir(service, environment),
-                    Overlay {
-                        service: service.name.to_string(),
-                        environment: environment.name.to_string(),
-                        image_name: service.image.to_string(),
-                    },
-                );
+                    service.name.to_string(),
+                    environment.name.to_string(),
+                    service.image.to_string(),
+                ));
             }
         }
-        Self { by_dir }
+        Self::from_dirs(overlays)
+    }
+
+    /// From `(overlay directory, service, environment, image name)` tuples.
+    pub(crate) fn from_dirs(
+        overlays: impl IntoIterator<Item = (String, String, String, String)>,
+    ) -> Self {
+        let by_dir: HashMap<String, Overlay> = overlays
+            .into_iter()
+            .map(|(dir, service, environment, image_name)| {
+                let overlay = Overlay {
+                    service,
+                    environment,
+                    image_name,
+                };
+                (dir, overlay)
+            })
+            .collect();
+        let mut on_the_way = HashSet::new();
+        for dir in by_dir.keys() {
+            let mut above = dir.as_str();
+            // An ancestor already there has its own ancestors there too.
+            while on_the_way.insert(above.to_owned()) {
+                match above.rsplit_once('/') {
+                    Some((parent, _)) => above = parent,
+                    None => break,
+                }
+            }
+        }
+        Self { by_dir, on_the_way }
     }
 
     /// A stable digest of the mapping: an index built with another mapping is rebuilt.
@@ -77,6 +107,15 @@ impl OverlayMap {
         lines.sort();
         use sha2::Digest;
         hex::encode(sha2::Sha256::digest(lines.join("\n").as_bytes()))
+    }
+
+    pub(super) fn is_overlay_dir(&self, dir: &str) -> bool {
+        self.by_dir.contains_key(dir)
+    }
+
+    /// Whether `dir` is an overlay directory or one above an overlay.
+    pub(super) fn leads_to_overlay(&self, dir: &str) -> bool {
+        self.on_the_way.contains(dir)
     }
 
     fn overlay_of(&self, path: &str) -> Option<&Overlay> {
@@ -270,8 +309,7 @@ struct ImageChange<'m> {
     after: String,
 }
 
-/// Each overlay whose service image the commit changed relative to its first parent. libgit2 skips subtrees whose ids are equal, so this
-/// costs the depth of the change, not the size of the repository.
+/// Each overlay whose service image the commit changed relative to its first parent.
 fn image_changes<'m>(
     repo: &Repository,
     commit: &Commit<'_>,
@@ -288,24 +326,15 @@ fn image_changes<'m>(
         ),
         None => None,
     };
-    let diff = repo
-        .diff_tree_to_tree(old_tree.as_ref(), Some(&new_tree), None)
-        .map_err(GitOpsError::git("cannot compare a commit with its parent"))?;
     let mut changes = Vec::new();
-    for delta in diff.deltas() {
-        if matches!(delta.status(), Delta::Deleted) {
-            continue;
-        }
-        let Some(path) = delta.new_file().path().and_then(|p| p.to_str()) else {
+    for file in changed_kustomizations(repo, old_tree.as_ref(), &new_tree, overlays)? {
+        let Some(overlay) = overlays.overlay_of(&file.path) else {
             continue;
         };
-        let Some(overlay) = overlays.overlay_of(path) else {
-            continue;
-        };
-        let after = image_in(repo, &new_tree, path, &overlay.image_name);
-        let before = old_tree
-            .as_ref()
-            .and_then(|tree| image_in(repo, tree, path, &overlay.image_name));
+        let after = image_in(repo, file.after, &overlay.image_name);
+        let before = file
+            .before
+            .and_then(|blob| image_in(repo, blob, &overlay.image_name));
         if let Some(after) = after
             && before.as_ref() != Some(&after)
         {
@@ -319,11 +348,12 @@ fn image_changes<'m>(
     Ok(changes)
 }
 
-/// The image a kustomization sets for `image_name`. A file that cannot be read sets none:
-/// history is reported as it is, and the policy check is where broken files are refused.
-fn image_in(repo: &Repository, tree: &Tree<'_>, path: &str, image_name: &str) -> Option<String> {
-    let text = read_text(repo, tree, path).ok()??;
-    let kustomization = Kustomization::parse(&text).ok()?;
+/// The image a kustomization blob sets for `image_name`. A file that cannot be read sets
+/// none: history is reported as it is, and the policy check is where broken files are refused.
+fn image_in(repo: &Repository, blob: Oid, image_name: &str) -> Option<String> {
+    let blob = repo.find_blob(blob).ok()?;
+    let text = std::str::from_utf8(blob.content()).ok()?;
+    let kustomization = Kustomization::parse(text).ok()?;
     kustomization
         .images()
         .into_iter()

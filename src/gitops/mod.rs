@@ -10,6 +10,7 @@ pub mod error;
 pub mod land;
 pub mod log;
 pub mod mirror;
+mod overlay_diff;
 pub mod promotion;
 pub mod push;
 pub mod remote;
