@@ -306,6 +306,7 @@ fn naive_promotions(work: &Path, remote: &Path, services: usize, rounds: usize) 
 
 fn wide_promotion(work: &Path, remote: &Path, services: usize, rounds: usize) -> Duration {
     let mirror = Mirror::open(&work.join("data"), Remote::local(remote)).expect("mirror");
+    mirror.fetch().expect("warm-up fetch");
     let policy = ferry::gitops::policy_at(&mirror, "main").expect("policy");
     let mut samples = Vec::new();
     for round in 0..rounds {
@@ -397,6 +398,36 @@ fn audit_in_process(work: &Path, remote: &Path) -> Duration {
     median(samples)
 }
 
+/// A generated remote of `size` services under `dir`, copied from `kept` when an earlier run
+/// left one there.
+fn remote_of(dir: &Path, size: usize, commits: usize, kept: Option<&Path>) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).expect("dir");
+    let remote = dir.join("remote.git");
+    if remote.exists() {
+        return remote; // the promotions' run made it
+    }
+    let generated = kept.map(|kept| kept.join(format!("size-{size}-{commits}.git")));
+    if let Some(generated) = generated.as_ref().filter(|path| path.exists()) {
+        copy_repository(generated, &remote);
+        return remote;
+    }
+    let start = Instant::now();
+    generate(&remote, size, commits);
+    // A hosted repository is packed; the naive pipeline's clone would otherwise pay for
+    // packing 100,000 loose objects that the generator wrote.
+    git(&remote, &["repack", "-adq"]);
+    println!(
+        "generated {} files, {commits} commits in {:.1} s",
+        size * 25 + 1,
+        start.elapsed().as_secs_f64()
+    );
+    if let Some(generated) = &generated {
+        std::fs::create_dir_all(generated.parent().expect("parent")).expect("dir");
+        copy_repository(&remote, generated);
+    }
+    remote
+}
+
 fn main() {
     // SAFETY: first thing in the process; no thread has been spawned yet.
     unsafe { ferry::gitops::tuning::configure_libgit2() };
@@ -406,72 +437,58 @@ fn main() {
     let naive_rounds = env_number("FERRY_BENCH_NAIVE_ROUNDS", 5);
     let temp = tempfile::tempdir().expect("temp dir");
     // Generating the large repository takes minutes: FERRY_BENCH_DIR keeps the generated
-    // remotes (and only those) between runs, for profiling one measure again and again.
+    // remotes between runs, and FERRY_BENCH_ONLY (promote, wide or audit) runs one measure,
+    // for profiling it again and again.
     let kept = std::env::var_os("FERRY_BENCH_DIR").map(std::path::PathBuf::from);
+    let only = std::env::var("FERRY_BENCH_ONLY").ok();
+    let runs = |part: &str| only.as_deref().is_none_or(|only| only == part);
 
-    let mut per_size = Vec::new();
-    for size in [services / 10, services] {
-        let name = format!("size-{size}");
-        let dir = temp.path().join(&name);
-        std::fs::create_dir_all(&dir).expect("dir");
-        let remote_path = dir.join("remote.git");
-        let generated = kept
-            .as_ref()
-            .map(|kept| kept.join(format!("{name}-{commits}.git")));
-        match &generated {
-            Some(generated) if generated.exists() => {
-                copy_repository(generated, &remote_path);
-            }
-            _ => {
-                let start = Instant::now();
-                generate(&remote_path, size, commits);
-                // A hosted repository is packed; the naive pipeline's clone would otherwise
-                // pay for packing 100,000 loose objects that the generator wrote.
-                git(&remote_path, &["repack", "-adq"]);
-                println!(
-                    "generated {} files, {commits} commits in {:.1} s",
-                    size * 25 + 1,
-                    start.elapsed().as_secs_f64()
-                );
-                if let Some(generated) = &generated {
-                    std::fs::create_dir_all(generated.parent().expect("parent")).expect("dir");
-                    copy_repository(&remote_path, generated);
-                }
-            }
+    if runs("promote") {
+        let mut per_size = Vec::new();
+        for size in [services / 10, services] {
+            let dir = temp.path().join(format!("size-{size}"));
+            let remote = remote_of(&dir, size, commits, kept.as_deref());
+            let ferry = ferry_promotions(&dir, &remote, size, rounds);
+            let naive = naive_promotions(&dir, &remote, size, naive_rounds);
+            println!(
+                "{:>6} files: ferry promote (warm mirror) median {}, naive clone+commit+push median {}: {:.0}x faster",
+                size * 25 + 1,
+                ms(ferry),
+                ms(naive),
+                naive.as_secs_f64() / ferry.as_secs_f64()
+            );
+            per_size.push((size, ferry));
         }
-        let ferry = ferry_promotions(&dir, &remote_path, size, rounds);
-        let naive = naive_promotions(&dir, &remote_path, size, naive_rounds);
+        let [(small_size, small), (large_size, large)] = per_size[..] else {
+            unreachable!("two sizes")
+        };
         println!(
-            "{:>6} files: ferry promote (warm mirror) median {}, naive clone+commit+push median {}: {:.0}x faster",
-            size * 25 + 1,
-            ms(ferry),
-            ms(naive),
-            naive.as_secs_f64() / ferry.as_secs_f64()
+            "flatness: {:.2}x the {}-file median at {} files",
+            large.as_secs_f64() / small.as_secs_f64(),
+            small_size * 25 + 1,
+            large_size * 25 + 1
         );
-        per_size.push((size, ferry, dir, remote_path));
     }
-    let (_, small, _, _) = &per_size[0];
-    let (size, large, dir, remote) = &per_size[1];
-    println!(
-        "flatness: {:.2}x the {}-file median at {} files",
-        large.as_secs_f64() / small.as_secs_f64(),
-        per_size[0].0 * 25 + 1,
-        size * 25 + 1
-    );
-    let wide = wide_promotion(dir, remote, *size, 5);
-    println!(
-        "one commit into 500 overlays: median {} (target 1 s)",
-        ms(wide)
-    );
-    let lib = audit_in_process(dir, remote);
-    println!(
-        "audit log of {commits}+ commits in process, no index: median {}",
-        ms(lib)
-    );
-    let (cold, warm, records) = audit_process(dir, remote, 3);
-    println!(
-        "ferry audit (whole process, {records} records): no index median {}, warm index median {} (target 1 s)",
-        ms(cold),
-        ms(warm)
-    );
+    let dir = temp.path().join(format!("size-{services}"));
+    let remote = remote_of(&dir, services, commits, kept.as_deref());
+    if runs("wide") {
+        let wide = wide_promotion(&dir, &remote, services, 5);
+        println!(
+            "one commit into 500 overlays: median {} (target 1 s)",
+            ms(wide)
+        );
+    }
+    if runs("audit") {
+        let lib = audit_in_process(&dir, &remote);
+        println!(
+            "audit log of {commits}+ commits in process, no index: median {}",
+            ms(lib)
+        );
+        let (cold, warm, records) = audit_process(&dir, &remote, 3);
+        println!(
+            "ferry audit (whole process, {records} records): no index median {}, warm index median {} (target 1 s)",
+            ms(cold),
+            ms(warm)
+        );
+    }
 }

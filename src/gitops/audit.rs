@@ -127,41 +127,11 @@ impl OverlayMap {
     }
 }
 
-/// The records of the first-parent commits from `tip` back to (not including) `stop_at`,
-/// oldest first.
-pub fn read_history(
-    repo: &Repository,
-    tip: Oid,
-    stop_at: Option<Oid>,
-    overlays: &OverlayMap,
-) -> Result<Vec<AuditRecord>, GitOpsError> {
-    let mut walk = repo
-        .revwalk()
-        .map_err(GitOpsError::git("cannot walk the history"))?;
-    walk.push(tip)
-        .and_then(|()| walk.simplify_first_parent())
-        .and_then(|()| match stop_at {
-            Some(stop) => walk.hide(stop),
-            None => Ok(()),
-        })
-        .map_err(GitOpsError::git("cannot walk the history"))?;
-    let mut oids = walk
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(GitOpsError::git("cannot walk the history"))?;
-    oids.reverse();
-    let mut records = Vec::new();
-    for oid in oids {
-        let commit = repo
-            .find_commit(oid)
-            .map_err(GitOpsError::git(format!("cannot read commit {oid}")))?;
-        records.extend(commit_records(repo, &commit, overlays)?);
-    }
-    Ok(records)
-}
-
-fn commit_records(
+/// The records of `commit`, whose first parent has the tree `parent_tree`.
+pub(super) fn commit_records(
     repo: &Repository,
     commit: &Commit<'_>,
+    parent_tree: Option<Oid>,
     overlays: &OverlayMap,
 ) -> Result<Vec<AuditRecord>, GitOpsError> {
     let time = commit.time().seconds();
@@ -195,7 +165,7 @@ fn commit_records(
             overlay,
             before: previous,
             after: image,
-        } in image_changes(repo, commit, overlays)?
+        } in image_changes(repo, commit, parent_tree, overlays)?
         {
             let explained = records.iter().any(|r| {
                 r.service == overlay.service
@@ -313,21 +283,11 @@ struct ImageChange<'m> {
 fn image_changes<'m>(
     repo: &Repository,
     commit: &Commit<'_>,
+    parent_tree: Option<Oid>,
     overlays: &'m OverlayMap,
 ) -> Result<Vec<ImageChange<'m>>, GitOpsError> {
-    let new_tree = commit
-        .tree()
-        .map_err(GitOpsError::git("cannot read a commit's tree"))?;
-    let old_tree = match commit.parents().next() {
-        Some(parent) => Some(
-            parent
-                .tree()
-                .map_err(GitOpsError::git("cannot read a parent's tree"))?,
-        ),
-        None => None,
-    };
     let mut changes = Vec::new();
-    for file in changed_kustomizations(repo, old_tree.as_ref(), &new_tree, overlays)? {
+    for file in changed_kustomizations(repo, parent_tree, commit.tree_id(), overlays)? {
         let Some(overlay) = overlays.overlay_of(&file.path) else {
             continue;
         };

@@ -3,14 +3,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::io::Write;
 use std::path::PathBuf;
 
 use git2::Oid;
 use serde::{Deserialize, Serialize};
 
-use super::audit::{AuditRecord, OverlayMap, read_history};
+use super::audit::{AuditRecord, OverlayMap};
 use super::error::GitOpsError;
+use super::history::read_history;
 use super::mirror::Mirror;
 use super::trailers::Action;
 use crate::domain::{CommitSha, EnvironmentName, ImageRef, ServiceName};
@@ -255,9 +255,12 @@ fn write_index(
         overlays,
         records,
     };
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    serde_json::to_writer(&mut file, &index)?;
-    file.flush()?;
+    let file = tempfile::NamedTempFile::new_in(dir)?;
+    // serde_json writes a few bytes at a time: unbuffered, tens of thousands of records
+    // were millions of write calls.
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 20, file);
+    serde_json::to_writer(&mut buffered, &index)?;
+    let file = buffered.into_inner().map_err(|err| err.into_error())?;
     file.persist(path).map_err(|err| err.error)?;
     Ok(())
 }

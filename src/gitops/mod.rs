@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod commit;
 pub mod error;
+mod history;
 pub mod land;
 pub mod log;
 pub mod mirror;
