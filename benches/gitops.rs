@@ -353,10 +353,10 @@ fn audit_process(work: &Path, remote: &Path, rounds: usize) -> (Duration, Durati
             "{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        (
-            start.elapsed(),
-            output.stdout.iter().filter(|&&b| b == b'{').count(),
-        )
+        let elapsed = start.elapsed();
+        let records: Vec<serde_json::Value> =
+            serde_json::from_slice(&output.stdout).expect("a JSON array of records");
+        (elapsed, records.len())
     };
     // The mirror's first clone is not the audit's cost: make it once, then drop the index.
     run();

@@ -331,6 +331,25 @@ fn audit_lists_history_as_table_and_json_and_answers_what_ran_at_a_time() {
 }
 
 #[test]
+fn a_reader_that_stops_early_ends_the_audit_quietly() {
+    let fixture = Fixture::example();
+    for format in ["json", "table"] {
+        let mut command = ferry(&fixture, "data", &["audit", "--format", format]);
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("ferry runs");
+        // `| head -0`: the reader is gone before Ferry has read the history.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("ferry ends");
+        let stderr = text(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{format}: {stderr}");
+        assert_eq!(output.status.code(), Some(0), "{format}: {stderr}");
+    }
+}
+
+#[test]
 fn rollback_lands_the_previous_image_as_a_new_commit() {
     let fixture = Fixture::example();
     let sha = "abcdef1".repeat(6)[..40].to_owned();

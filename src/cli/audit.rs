@@ -72,7 +72,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         records.reverse();
     }
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&records)?),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&records)?),
         Format::Table => print_table(&records),
     }
     Ok(ExitCode::SUCCESS)
@@ -135,7 +135,7 @@ fn print_table(records: &[&AuditRecord]) {
                 out.push_str(&format!("{cell:<width$}  "));
             }
         }
-        println!("{}", out.trim_end());
+        outln!("{}", out.trim_end());
     };
     line(header.to_vec());
     for row in &rows {

@@ -130,8 +130,8 @@ fn read_csr(path: &Path) -> anyhow::Result<Vec<u8>> {
 
 fn print_report(report: &Report, format: Format) {
     match format {
-        Format::Text => print!("{report}"),
-        Format::Json => println!("{}", report.to_json()),
+        Format::Text => out!("{report}"),
+        Format::Json => outln!("{}", report.to_json()),
     }
 }
 
@@ -206,7 +206,7 @@ fn sign_command(args: SignArgs) -> anyhow::Result<ExitCode> {
         write_atomically(path, text.as_bytes())?;
     }
     let not_after = issued.not_after.format(&Rfc3339)?;
-    println!(
+    outln!(
         "signed {} for cluster {}: serial {}, valid until {not_after}, written to {}",
         issued.common_name,
         args.cluster,
@@ -265,7 +265,7 @@ fn expiring(args: ExpiringArgs) -> anyhow::Result<ExitCode> {
         Format::Text => {
             for item in &due {
                 let state = if item.expired { "expired" } else { "expires" };
-                println!(
+                outln!(
                     "{}\t{}\t{}\t{state} {}",
                     item.cluster,
                     item.entry.common_name,
@@ -286,7 +286,7 @@ fn expiring(args: ExpiringArgs) -> anyhow::Result<ExitCode> {
                     "expired": item.expired,
                 }));
             }
-            println!("{}", serde_json::Value::Array(items));
+            outln!("{}", serde_json::Value::Array(items));
         }
     }
     Ok(ExitCode::SUCCESS)

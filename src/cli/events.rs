@@ -76,12 +76,18 @@ async fn execute(store: &SqliteStore, command: EventsCommand) -> anyhow::Result<
                     limit,
                 })
                 .await?;
-            println!(
+            outln!(
                 "{:>8}  {:<8}  {:<6}  {:<20}  {:<30}  {:>3}  {:<20}  LAST ERROR",
-                "ID", "STATE", "FORGE", "EVENT", "REPOSITORY", "TRY", "RECEIVED"
+                "ID",
+                "STATE",
+                "FORGE",
+                "EVENT",
+                "REPOSITORY",
+                "TRY",
+                "RECEIVED"
             );
             for record in records {
-                println!(
+                outln!(
                     "{:>8}  {:<8}  {:<6}  {:<20}  {:<30}  {:>3}  {:<20}  {}",
                     record.id,
                     record.state,
@@ -102,9 +108,9 @@ async fn execute(store: &SqliteStore, command: EventsCommand) -> anyhow::Result<
             print_record(&record);
             let commands = store.commands_of(EventId(id)).await?;
             if !commands.is_empty() {
-                println!("commands:");
+                outln!("commands:");
                 for command in commands {
-                    println!(
+                    outln!(
                         "  line {:<4} {:<8} {:<7} {}",
                         command.line,
                         command.state.as_str(),
@@ -114,14 +120,14 @@ async fn execute(store: &SqliteStore, command: EventsCommand) -> anyhow::Result<
                 }
             }
             if body && let Some(bytes) = store.body(EventId(id)).await? {
-                println!("body:");
-                println!("{}", String::from_utf8_lossy(&bytes));
+                outln!("body:");
+                outln!("{}", String::from_utf8_lossy(&bytes));
             }
             Ok(ExitCode::SUCCESS)
         }
         EventsCommand::Retry { id } => match store.retry(EventId(id)).await? {
             RetryOutcome::Requeued => {
-                println!(
+                outln!(
                     "delivery {id} is queued again; a running `ferry serve` picks it up within workers.poll_interval_ms"
                 );
                 Ok(ExitCode::SUCCESS)
@@ -140,26 +146,26 @@ async fn execute(store: &SqliteStore, command: EventsCommand) -> anyhow::Result<
 fn print_record(record: &EventRecord) {
     let optional_time =
         |time: Option<SystemTime>| time.map(self::time).unwrap_or_else(|| "-".to_owned());
-    println!("id:              {}", record.id);
-    println!("forge:           {}", record.forge);
-    println!("delivery id:     {}", record.delivery_id);
-    println!("event:           {}", record.event_type);
-    println!(
+    outln!("id:              {}", record.id);
+    outln!("forge:           {}", record.forge);
+    outln!("delivery id:     {}", record.delivery_id);
+    outln!("event:           {}", record.event_type);
+    outln!(
         "repository:      {}",
         record.repository.as_deref().unwrap_or("-")
     );
-    println!("state:           {}", record.state);
-    println!("attempts:        {}", record.attempts);
-    println!("received:        {}", time(record.received_at));
-    println!("next attempt:    {}", optional_time(record.next_attempt_at));
-    println!("finished:        {}", optional_time(record.finished_at));
-    println!(
+    outln!("state:           {}", record.state);
+    outln!("attempts:        {}", record.attempts);
+    outln!("received:        {}", time(record.received_at));
+    outln!("next attempt:    {}", optional_time(record.next_attempt_at));
+    outln!("finished:        {}", optional_time(record.finished_at));
+    outln!(
         "leased by:       {}",
         record.claimed_by.as_deref().unwrap_or("-")
     );
-    println!("lease until:     {}", optional_time(record.lease_until));
-    println!("body:            {} bytes", record.body_len);
-    println!(
+    outln!("lease until:     {}", optional_time(record.lease_until));
+    outln!("body:            {} bytes", record.body_len);
+    outln!(
         "last error:      {}",
         record.last_error.as_deref().unwrap_or("-")
     );

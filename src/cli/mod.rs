@@ -6,12 +6,30 @@
 //! - 1: the check failed / the input was rejected (the reasons are printed);
 //! - 2: usage, input or I/O error (the message says where and what to do).
 
+/// `println!` for the subcommands: see [`out`].
+macro_rules! outln {
+    () => {
+        $crate::cli::out::write(format_args!(""), true)
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::out::write(format_args!($($arg)*), true)
+    };
+}
+
+/// `print!` for the subcommands: see [`out`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::out::write(format_args!($($arg)*), false)
+    };
+}
+
 mod audit;
 mod csr;
 mod demo;
 mod events;
 mod mr;
 mod mr_write;
+mod out;
 mod patch;
 mod plan;
 mod policy;
@@ -122,6 +140,8 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // `ferry audit | head`: the reader has all it wanted.
+        Err(err) if out::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(EXIT_ERROR)

@@ -116,7 +116,7 @@ pub fn run(args: MrArgs) -> anyhow::Result<ExitCode> {
             let forge = acting(dir, args.user.as_deref())?;
             let project = project(&forge, args.project.as_deref())?;
             let comment = forge.comment(&project, MrIid(*number), &text.join(" "))?;
-            println!(
+            outln!(
                 "{} commented on {project}!{number} (comment {})",
                 forge.user().username,
                 comment.id
@@ -132,7 +132,7 @@ pub fn run(args: MrArgs) -> anyhow::Result<ExitCode> {
                 .as_ref()
                 .map(CommitSha::short)
                 .unwrap_or("?");
-            println!(
+            outln!(
                 "{} approved {project}!{number} at {head}; the approval counts until the head moves",
                 approval.username
             );
@@ -244,7 +244,7 @@ fn list(
     };
     let views = forge.list(&MrFilter { project, state })?;
     if views.is_empty() {
-        println!("no merge requests (`--state all` lists merged and closed ones too)");
+        outln!("no merge requests (`--state all` lists merged and closed ones too)");
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<[String; 6]> = views
@@ -285,15 +285,15 @@ fn print_table<const N: usize>(header: &[String; N], rows: &[[String; N]]) {
                 }
             })
             .collect();
-        println!("{}", line.join("  ").trim_end());
+        outln!("{}", line.join("  ").trim_end());
     }
 }
 
 fn show(forge: &LocalForge, project: &ProjectPath, iid: MrIid) -> anyhow::Result<ExitCode> {
     let view: MrView = forge.view(project, iid)?;
     let mr = &view.mr;
-    println!("{project}!{iid}  {}  {}", state_name(mr.state), mr.title);
-    println!(
+    outln!("{project}!{iid}  {}  {}", state_name(mr.state), mr.title);
+    outln!(
         "  {} -> {}, head {}, opened by {} at {}",
         mr.source_branch,
         mr.target_branch,
@@ -302,19 +302,19 @@ fn show(forge: &LocalForge, project: &ProjectPath, iid: MrIid) -> anyhow::Result
         view.created_at
     );
     if !mr.labels.is_empty() {
-        println!("  labels: {}", mr.labels.join(", "));
+        outln!("  labels: {}", mr.labels.join(", "));
     }
     if let Some(merged) = &view.merge_sha {
-        println!("  merged as {merged}");
+        outln!("  merged as {merged}");
     }
     if let Some(head) = &mr.head_sha {
         let statuses = forge.statuses(project, head)?;
-        println!("\nStatuses on {}:", head.short());
+        outln!("\nStatuses on {}:", head.short());
         if statuses.is_empty() {
-            println!("  none");
+            outln!("  none");
         }
         for status in statuses {
-            println!(
+            outln!(
                 "  {:<14} {:<8} {}",
                 status.context,
                 status.state,
@@ -324,7 +324,7 @@ fn show(forge: &LocalForge, project: &ProjectPath, iid: MrIid) -> anyhow::Result
     }
     let approvals = forge.approval_list(project, iid)?;
     let names: Vec<&str> = approvals.iter().map(|a| a.username.as_str()).collect();
-    println!(
+    outln!(
         "\nApprovals of this head: {}",
         if names.is_empty() {
             "none".to_owned()
@@ -333,10 +333,10 @@ fn show(forge: &LocalForge, project: &ProjectPath, iid: MrIid) -> anyhow::Result
         }
     );
     if !mr.body.trim().is_empty() {
-        println!("\n{}", indent(&mr.body));
+        outln!("\n{}", indent(&mr.body));
     }
     let comments = forge.comments_shown(project, iid)?;
-    println!("\nComments ({}):", comments.len());
+    outln!("\nComments ({}):", comments.len());
     for comment in comments {
         let edited = if comment.edited { ", edited" } else { "" };
         let reactions: Vec<String> = comment
@@ -349,11 +349,13 @@ fn show(forge: &LocalForge, project: &ProjectPath, iid: MrIid) -> anyhow::Result
         } else {
             format!("  [{}]", reactions.join("; "))
         };
-        println!(
+        outln!(
             "\n  #{} {} at {}{edited}{reactions}",
-            comment.id, comment.author, comment.created_at
+            comment.id,
+            comment.author,
+            comment.created_at
         );
-        println!("{}", indent(&indent(&comment.body)));
+        outln!("{}", indent(&indent(&comment.body)));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -402,7 +404,7 @@ fn merge(
     };
     match outcome {
         MergeOutcome::Merged { merge_commit } => {
-            println!(
+            outln!(
                 "{} merged {project}!{iid} into {} as {}",
                 forge.user().username,
                 mr.target_branch,
@@ -411,7 +413,7 @@ fn merge(
             Ok(ExitCode::SUCCESS)
         }
         MergeOutcome::AutoMergeScheduled => {
-            println!("{project}!{iid} will be merged when its pipeline succeeds");
+            outln!("{project}!{iid} will be merged when its pipeline succeeds");
             Ok(ExitCode::SUCCESS)
         }
         MergeOutcome::ShaMismatch => {

@@ -29,7 +29,7 @@ pub fn open(
             labels: Vec::new(),
         },
     )?;
-    println!(
+    outln!(
         "{} opened {project}!{} \"{}\" ({source} -> {target}); Ferry checks it once `ferry serve` runs",
         forge.user().username,
         mr.iid,
@@ -67,7 +67,7 @@ pub fn push_hook(
             continue;
         };
         let seq = forge.record_push(project, &git_ref, &sha, &forge.user().username)?;
-        println!(
+        outln!(
             "recorded the push of {} to {} {} (event {seq})",
             sha.short(),
             project,
@@ -83,7 +83,7 @@ pub fn add_project(
     repository: &str,
 ) -> anyhow::Result<ExitCode> {
     forge.add_project(project, repository)?;
-    println!("the local forge serves {project} from {repository}");
+    outln!("the local forge serves {project} from {repository}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -96,7 +96,7 @@ pub fn add_user(
     let access = parse_access(access)?;
     let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
     let user = forge.add_user(name, &groups, access)?;
-    println!(
+    outln!(
         "{} (user:{}) has {} access; groups: {}",
         user.username,
         user.id,

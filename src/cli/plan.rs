@@ -57,7 +57,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         );
     }
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&plan.promotions)?),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&plan.promotions)?),
         Format::Text => print_text(&plan),
     }
     Ok(ExitCode::SUCCESS)
@@ -65,10 +65,10 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
 
 fn print_text(plan: &Plan) {
     if plan.promotions.is_empty() {
-        println!("no promotions");
+        outln!("no promotions");
     }
     for p in &plan.promotions {
-        println!(
+        outln!(
             "promote {} to {}: {} in {} (gate: {}; from {} {} {})",
             p.service,
             p.environment,

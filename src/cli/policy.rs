@@ -27,7 +27,7 @@ pub fn run(args: PolicyArgs) -> anyhow::Result<ExitCode> {
     let PolicyCommand::Check { dir } = args.command;
     match policy::load_dir(&dir) {
         Ok(policy) => {
-            println!(
+            outln!(
                 "{}: valid ({} services, {} environments)",
                 dir.join(policy::load::POLICY_FILE).display(),
                 policy.services.len(),

@@ -138,11 +138,11 @@ pub fn land(
                     String::new()
                 }
             );
-            println!("{commit}");
+            outln!("{commit}");
         }
         Outcome::Unchanged { head } => {
             eprintln!("{push_to} already has this; nothing pushed");
-            println!("{head}");
+            outln!("{head}");
         }
     }
     Ok(ExitCode::SUCCESS)
