@@ -790,12 +790,25 @@ fn packs(objects: &Path) -> usize {
         .unwrap_or(0)
 }
 
+fn pack_indexes(objects: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(objects.join("pack"))
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|path| path.extension().is_some_and(|x| x == "idx"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[test]
 fn wide_commits_travel_as_one_pack_and_small_ones_as_loose_objects_both_complete() {
     let fixture = Fixture::example();
     let mirror = mirror(&fixture);
     let remote_objects = fixture.remote.join("objects");
     let remote_packs = packs(&remote_objects);
+    mirror.fetch().expect("fetch");
+    let mirror_packs = pack_indexes(&mirror.dir().join("objects"));
 
     // 300 files: about 900 new objects, one pack in the remote.
     let wide = land_on(
@@ -808,6 +821,19 @@ fn wide_commits_travel_as_one_pack_and_small_ones_as_loose_objects_both_complete
     );
     assert!(matches!(wide, Outcome::Landed { .. }), "{wide:?}");
     assert_eq!(packs(&remote_objects), remote_packs + 1);
+    // In the mirror too, one pack of exactly the new objects: 300 files, the 300 + 300 trees
+    // above them, `wide/`, the root and the commit; nothing the repository already had.
+    let new_packs: Vec<_> = pack_indexes(&mirror.dir().join("objects"))
+        .into_iter()
+        .filter(|index| !mirror_packs.contains(index))
+        .collect();
+    assert_eq!(new_packs.len(), 1, "{new_packs:?}");
+    let listed = std::process::Command::new("git")
+        .arg("show-index")
+        .stdin(std::fs::File::open(&new_packs[0]).expect("index"))
+        .output()
+        .expect("git show-index");
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).lines().count(), 903);
     // A small promotion after it: loose objects, no new pack.
     let small = land_on(
         &mirror,

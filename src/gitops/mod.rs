@@ -11,6 +11,7 @@ mod history;
 pub mod land;
 pub mod log;
 pub mod mirror;
+mod objects;
 mod overlay_diff;
 pub mod promotion;
 pub mod push;

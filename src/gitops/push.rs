@@ -9,10 +9,11 @@
 
 use std::cell::RefCell;
 
-use git2::{ObjectType, Oid, PushOptions, RemoteCallbacks, Repository};
+use git2::{Oid, PushOptions, RemoteCallbacks, Repository};
 
 use super::error::GitOpsError;
 use super::mirror::Mirror;
+use super::objects;
 
 /// What the remote did with an update.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,9 +90,8 @@ fn push_local(
 /// From this many objects, a local push writes them into the remote as one pack.
 const PACK_FROM_OBJECTS: usize = 200;
 
-/// Copies the objects reachable from `tip` that `remote` lacks, many as one pack. Descends only
-/// into trees the remote does not have, so a promotion in a 50,000-file repository copies a
-/// handful, and 500 overlays at once some 2,000 objects without a file each.
+/// Copies the objects reachable from `tip` that `remote` lacks, many as one pack, a few as
+/// loose files (as git itself writes them, so packs do not pile up).
 fn copy_missing_objects(
     source: &Repository,
     remote: &Repository,
@@ -100,75 +100,22 @@ fn copy_missing_objects(
     let to = remote
         .odb()
         .map_err(GitOpsError::git("cannot open the remote's objects"))?;
-    let mut missing = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    let mut pending = vec![tip];
-    while let Some(oid) = pending.pop() {
-        if !seen.insert(oid) || to.exists(oid) {
-            continue;
-        }
-        missing.push(oid);
-        match source.find_object(oid, None).map(|object| object.kind()) {
-            Ok(Some(ObjectType::Commit)) => {
-                let commit = source
-                    .find_commit(oid)
-                    .map_err(GitOpsError::git(format!("cannot read commit {oid}")))?;
-                pending.push(commit.tree_id());
-                pending.extend(commit.parent_ids());
-            }
-            Ok(Some(ObjectType::Tree)) => {
-                let tree = source
-                    .find_tree(oid)
-                    .map_err(GitOpsError::git(format!("cannot read tree {oid}")))?;
-                // Gitlinks (submodules) name commits of other repositories: not ours to copy.
-                pending.extend(
-                    tree.iter()
-                        .filter(|entry| entry.kind() != Some(ObjectType::Commit))
-                        .map(|entry| entry.id()),
-                );
-            }
-            Ok(_) => {}
-            Err(error) => {
-                return Err(GitOpsError::git(format!("cannot read object {oid}"))(error));
-            }
-        }
+    let missing = objects::missing_from(source, &to, tip)?;
+    if missing.len() >= PACK_FROM_OBJECTS {
+        return objects::write_pack(source, &missing, &to);
     }
-    if missing.len() < PACK_FROM_OBJECTS {
-        // A few objects: loose files, as git itself writes them, so packs do not pile up.
-        let from = source
-            .odb()
-            .map_err(GitOpsError::git("cannot open the mirror's objects"))?;
-        for oid in missing {
-            let object = from
-                .read(oid)
-                .map_err(GitOpsError::git(format!("cannot read object {oid}")))?;
-            to.write(object.kind(), object.data())
-                .map_err(GitOpsError::git(format!(
-                    "cannot write object {oid} to the remote"
-                )))?;
-        }
-        return Ok(());
+    let from = source
+        .odb()
+        .map_err(GitOpsError::git("cannot open the mirror's objects"))?;
+    for oid in missing {
+        let object = from
+            .read(oid)
+            .map_err(GitOpsError::git(format!("cannot read object {oid}")))?;
+        to.write(object.kind(), object.data())
+            .map_err(GitOpsError::git(format!(
+                "cannot write object {oid} to the remote"
+            )))?;
     }
-    let mut builder = source
-        .packbuilder()
-        .map_err(GitOpsError::git("cannot pack the objects to push"))?;
-    for oid in &missing {
-        builder
-            .insert_object(*oid, None)
-            .map_err(GitOpsError::git(format!("cannot pack object {oid}")))?;
-    }
-    let mut pack = git2::Buf::new();
-    builder
-        .write_buf(&mut pack)
-        .map_err(GitOpsError::git("cannot pack the objects to push"))?;
-    let mut writer = to
-        .packwriter()
-        .map_err(GitOpsError::git("cannot write to the remote's objects"))?;
-    std::io::Write::write_all(&mut writer, &pack)
-        .map_err(GitOpsError::io("cannot write a pack to the remote"))?;
-    writer
-        .commit()
-        .map_err(GitOpsError::git("cannot index the pack in the remote"))?;
     Ok(())
 }
 
