@@ -147,15 +147,23 @@ async fn workflow(config: &Config) -> anyhow::Result<Option<(Engine, Option<Loca
                 (forge, remote, None)
             }
             WorkflowForge::Local => {
-                let (forge, remote) = local_forge(config, &project)?;
+                // SQLite and git on disk: the blocking pool's work, even once at start.
+                let (config, for_forge) = (config.clone(), project.clone());
+                let (forge, remote) =
+                    tokio::task::spawn_blocking(move || local_forge(&config, &for_forge))
+                        .await
+                        .context("opening the local forge stopped unexpectedly")??;
                 bot.user_id = Some(forge.user().id);
                 (Arc::new(forge.clone()), remote, Some(forge))
             }
         };
     let bot = crate::forge::bot_identity(forge.as_ref(), bot).await;
     let data_dir = config.store.data_dir.clone();
-    let state =
-        State::open(&data_dir.join("engine.sqlite3")).context("cannot open the workflow state")?;
+    let state_path = data_dir.join("engine.sqlite3");
+    let state = tokio::task::spawn_blocking(move || State::open(&state_path))
+        .await
+        .context("opening the workflow state stopped unexpectedly")?
+        .context("cannot open the workflow state")?;
     let engine_config = EngineConfig {
         gitops_project: project,
         gitops_remote: remote,
