@@ -3,203 +3,26 @@
 //! GitLab over HTTP, and a real bare GitOps repository that Ferry pushes to and the fake
 //! merges into.
 
+mod engine_support;
 #[allow(dead_code)]
 mod git_support;
 #[allow(dead_code)]
 mod support;
 
-use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::time::Duration;
-
-use ferry::config::Config;
-use ferry::domain::{BotIdentity, ProjectPath, UserId};
-use ferry::engine::{Engine, EngineConfig, State as EngineState};
-use ferry::forge::{Forge, GitLabConfig, GitLabForge, HttpPolicy};
-use ferry::gitops::{CommitSettings, Remote};
-use ferry::store::sqlite::SqliteOptions;
-use ferry::store::{ListFilter, SqliteStore, Store};
-use ferry::worker::{Bots, CommentCommands};
+use engine_support::{GITOPS, World};
+use ferry::engine::CsrSettings;
+use ferry::store::ListFilter;
 use git_support::{Fixture, git};
-use secrecy::SecretString;
-use serde_json::Value;
-use support::fake_gitlab::FakeGitLab;
 use support::gitlab_hooks::*;
 
-const GITOPS: &str = "eap/gitops";
 const APP: &str = "eap/website";
-const SECRET: &str = "hook-secret";
-const TOKEN: &str = "glpat-ferry";
-
-struct World {
-    fixture: Fixture,
-    fake: FakeGitLab,
-    store: Arc<dyn Store>,
-    url: String,
-    bot: u64,
-    alice: u64,
-    bob: u64,
-    carol: u64,
-    dave: u64,
-    _running: ferry::server::Running,
-}
 
 async fn world() -> World {
     world_on(Fixture::example_without_freeze()).await
 }
 
 async fn world_on(fixture: Fixture) -> World {
-    let fake = FakeGitLab::start().await;
-    let bot = fake.add_user("ferry-bot");
-    let alice = fake.add_user("alice");
-    let bob = fake.add_user("bob");
-    let carol = fake.add_user("carol");
-    let dave = fake.add_user("dave");
-    fake.add_token(TOKEN, bot);
-    fake.add_project(GITOPS);
-    fake.attach_repo(GITOPS, &fixture.remote);
-    for (user, level) in [(alice, 30), (bob, 30), (carol, 40), (dave, 10), (bot, 40)] {
-        fake.add_member(GITOPS, user, level);
-    }
-    fake.add_group_member("sre", bob, 30);
-    fake.add_group_member("sre", carol, 30);
-    fake.add_group_member("platform", alice, 30);
-
-    let forge: Arc<dyn Forge> = Arc::new(
-        GitLabForge::new(GitLabConfig {
-            base_url: fake.base_url.clone(),
-            token: SecretString::from(TOKEN),
-            policy: HttpPolicy {
-                max_attempts: 3,
-                request_timeout: Duration::from_secs(5),
-                base_backoff: Duration::from_millis(10),
-                max_backoff: Duration::from_millis(50),
-                max_rate_limit_wait: Duration::from_secs(2),
-                requests_per_second: NonZeroU32::new(1000).expect("rate"),
-                burst: NonZeroU32::new(1000).expect("burst"),
-            },
-        })
-        .expect("adapter"),
-    );
-    let data = fixture.dir.path().join("ferry");
-    std::fs::create_dir_all(&data).expect("data dir");
-    let mut config = Config::default();
-    config.server.listen = "127.0.0.1:0".parse().expect("address");
-    config.store.data_dir = data.clone();
-    config.workers.poll_interval_ms = 20;
-    config.workers.backoff_base_ms = 50;
-    config.workers.backoff_max_ms = 200;
-    config.forges.gitlab.enabled = true;
-    config.forges.gitlab.secrets = vec![SecretString::from(SECRET.to_owned())];
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open_for_serve(&config.queue_path(), &SqliteOptions::from(&config.store))
-            .expect("store"),
-    );
-    let identity = BotIdentity {
-        user_id: Some(UserId(bot)),
-        username: "ferry-bot".into(),
-    };
-    let engine = Engine::new(
-        EngineConfig {
-            gitops_project: ProjectPath::parse(GITOPS).expect("path"),
-            gitops_remote: Remote::local(&fixture.remote),
-            data_dir: data.clone(),
-            commit: CommitSettings::default(),
-            bot: identity.clone(),
-            csr: Default::default(),
-            templates: Default::default(),
-        },
-        forge,
-        EngineState::open(&data.join("engine.sqlite3")).expect("state"),
-    )
-    .with_comments(CommentCommands::new(
-        Arc::clone(&store),
-        Bots {
-            gitlab: identity.clone(),
-            github: identity,
-        },
-    ));
-    let running = ferry::server::start(&config, Arc::clone(&store), Arc::new(engine))
-        .await
-        .expect("server");
-    let url = format!("http://{}/webhooks/gitlab", running.local_addr());
-    World {
-        fixture,
-        fake,
-        store,
-        url,
-        bot,
-        alice,
-        bob,
-        carol,
-        dave,
-        _running: running,
-    }
-}
-
-impl World {
-    async fn post(&self, hook: &Value) {
-        assert_eq!(post(&self.url, SECRET, event_of(hook), hook).await, 202);
-        self.settle().await;
-    }
-
-    /// Waits until the queue has nothing pending or running, and fails on any delivery that
-    /// failed or went to the dead letters.
-    async fn settle(&self) {
-        support::queue::settle(self.store.as_ref()).await;
-    }
-
-    fn who(&self, id: u64) -> Who {
-        Who::from_fake(&self.fake, id)
-    }
-
-    fn promotion_mrs(&self, branch: &str) -> Vec<support::fake_gitlab::MergeRequest> {
-        self.fake
-            .mrs(GITOPS)
-            .into_iter()
-            .filter(|mr| mr.source_branch == branch)
-            .collect()
-    }
-
-    fn only_mr(&self, branch: &str) -> support::fake_gitlab::MergeRequest {
-        let mrs = self.promotion_mrs(branch);
-        assert_eq!(mrs.len(), 1, "one merge request from {branch}: {mrs:#?}");
-        mrs.into_iter().next().expect("one")
-    }
-
-    /// The bot's status comments on a merge request (there must be exactly one).
-    fn status_comment(&self, iid: u64) -> String {
-        let mr = self.fake.mr(GITOPS, iid);
-        let mine: Vec<_> = mr
-            .notes
-            .iter()
-            .filter(|n| n.author_id == self.bot && n.body.contains("<!-- ferry:status -->"))
-            .collect();
-        assert_eq!(mine.len(), 1, "one status comment: {:#?}", mr.notes);
-        mine[0].body.clone()
-    }
-
-    fn status(&self, sha: &str, context: &str) -> Option<String> {
-        self.fake
-            .statuses(GITOPS, sha)
-            .into_iter()
-            .rfind(|s| s.name == context)
-            .map(|s| s.state)
-    }
-
-    async fn comment(&self, iid: u64, author: u64, body: &str) -> u64 {
-        let note = self.fake.add_note(GITOPS, iid, author, body, false);
-        self.post(&note_from(&self.fake, GITOPS, iid, note, false))
-            .await;
-        note
-    }
-
-    fn overlay(&self, service: &str, environment: &str) -> String {
-        self.fixture.show(
-            "main",
-            &format!("apps/{service}/overlays/{environment}/kustomization.yaml"),
-        )
-    }
+    engine_support::world(fixture, CsrSettings::default()).await
 }
 
 fn sha(seed: &str) -> String {

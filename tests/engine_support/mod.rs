@@ -199,6 +199,36 @@ impl World {
             .map(|s| s.state)
     }
 
+    pub fn promotion_mrs(&self, branch: &str) -> Vec<crate::support::fake_gitlab::MergeRequest> {
+        self.fake
+            .mrs(GITOPS)
+            .into_iter()
+            .filter(|mr| mr.source_branch == branch)
+            .collect()
+    }
+
+    pub fn only_mr(&self, branch: &str) -> crate::support::fake_gitlab::MergeRequest {
+        let mrs = self.promotion_mrs(branch);
+        assert_eq!(mrs.len(), 1, "one merge request from {branch}: {mrs:#?}");
+        mrs.into_iter().next().expect("one")
+    }
+
+    pub async fn comment(&self, iid: u64, author: u64, body: &str) -> u64 {
+        let note = self.fake.add_note(GITOPS, iid, author, body, false);
+        self.post(&crate::support::gitlab_hooks::note_from(
+            &self.fake, GITOPS, iid, note, false,
+        ))
+        .await;
+        note
+    }
+
+    pub fn overlay(&self, service: &str, environment: &str) -> String {
+        self.fixture.show(
+            "main",
+            &format!("apps/{service}/overlays/{environment}/kustomization.yaml"),
+        )
+    }
+
     /// Merges merge request `iid` through the GitLab API as the user whose token is `token`
     /// (a person pressing "Merge"), at its current head.
     pub async fn merge_as(&self, token: &str, iid: u64) {
