@@ -89,16 +89,12 @@ impl CsrWorld {
     /// Pushes `files` on a new branch as `author` and opens a merge request from it.
     async fn open_request(&self, author: u64, branch: &str, files: &[(&str, Vec<u8>)]) -> u64 {
         let w = &self.w;
-        let clone = w.fixture.clone(branch);
-        git(&clone, &["checkout", "-q", "-b", branch]);
-        for (path, content) in files {
-            let file = clone.join(path);
-            std::fs::create_dir_all(file.parent().expect("parent")).expect("dirs");
-            std::fs::write(file, content).expect("write");
-        }
-        git(&clone, &["add", "-A"]);
-        git(&clone, &["commit", "-q", "-m", "Request a certificate"]);
-        git(&clone, &["push", "-q", "origin", branch]);
+        let files: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(path, content)| (*path, content.as_slice()))
+            .collect();
+        w.fixture
+            .push_branch(branch, &files, "Request a certificate");
         let iid = w
             .fake
             .open_mr_from_branch(GITOPS, author, branch, "main", "Certificate request");

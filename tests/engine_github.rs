@@ -11,22 +11,15 @@ mod git_support;
 #[allow(dead_code)]
 mod support;
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
 
-use ferry::config::Config;
-use ferry::domain::{BotIdentity, ProjectPath, UserId};
-use ferry::engine::{Engine, EngineConfig, State as EngineState};
-use ferry::forge::{Forge, GitHubConfig, GitHubForge, HttpPolicy};
-use ferry::gitops::{CommitSettings, Remote};
-use ferry::store::sqlite::SqliteOptions;
-use ferry::store::{ListFilter, SqliteStore, Store};
-use ferry::worker::{Bots, CommentCommands};
+use ferry::forge::{Forge, GitHubConfig, GitHubForge};
+use ferry::store::{ListFilter, Store};
 use git_support::{Fixture, git};
 use secrecy::SecretString;
 use support::fake_github::{FakeGitHub, Pull};
 use support::github_hooks::*;
+use support::service;
 
 const GITOPS: &str = "eap/gitops";
 const APP: &str = "eap/website";
@@ -83,56 +76,23 @@ async fn world_with(require_pipeline: Option<bool>) -> World {
         GitHubForge::new(GitHubConfig {
             api_url: fake.base_url.clone(),
             token: SecretString::from(TOKEN),
-            policy: HttpPolicy {
-                max_attempts: 3,
-                request_timeout: Duration::from_secs(5),
-                base_backoff: Duration::from_millis(10),
-                max_backoff: Duration::from_millis(50),
-                max_rate_limit_wait: Duration::from_secs(2),
-                requests_per_second: NonZeroU32::new(1000).expect("rate"),
-                burst: NonZeroU32::new(1000).expect("burst"),
-            },
+            policy: service::http_policy(),
         })
         .expect("adapter"),
     );
-    let data = fixture.dir.path().join("ferry");
-    std::fs::create_dir_all(&data).expect("data dir");
-    let mut config = Config::default();
-    config.server.listen = "127.0.0.1:0".parse().expect("address");
-    config.store.data_dir = data.clone();
-    config.workers.poll_interval_ms = 20;
-    config.workers.backoff_base_ms = 50;
-    config.workers.backoff_max_ms = 200;
+    let mut config = service::config(&fixture.dir.path().join("ferry"));
     config.forges.github.enabled = true;
     config.forges.github.secrets = vec![SecretString::from(SECRET.to_owned())];
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open_for_serve(&config.queue_path(), &SqliteOptions::from(&config.store))
-            .expect("store"),
-    );
-    let identity = BotIdentity {
-        user_id: Some(UserId(bot)),
-        username: "ferry-bot".into(),
-    };
-    let mut engine = Engine::new(
-        EngineConfig {
-            gitops_project: ProjectPath::parse(GITOPS).expect("path"),
-            gitops_remote: Remote::local(&fixture.remote),
-            data_dir: data.clone(),
-            commit: CommitSettings::default(),
-            bot: identity.clone(),
-            csr: Default::default(),
-            templates: Default::default(),
-        },
+    let store = service::store(&config);
+    let mut engine = service::engine(
+        GITOPS,
+        &fixture.remote,
+        &config,
         forge,
-        EngineState::open(&data.join("engine.sqlite3")).expect("state"),
-    )
-    .with_comments(CommentCommands::new(
-        Arc::clone(&store),
-        Bots {
-            gitlab: identity.clone(),
-            github: identity,
-        },
-    ));
+        &store,
+        bot,
+        Default::default(),
+    );
     if let Some(require) = require_pipeline {
         engine = engine.require_pipeline(require);
     }

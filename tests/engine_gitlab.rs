@@ -504,12 +504,11 @@ async fn a_fast_rollback_needs_no_approvals_and_passes_a_freeze() {
     let w = world_on(fixture).await;
 
     // The command comes on a person's merge request.
-    let clone = w.fixture.clone("person");
-    git(&clone, &["checkout", "-q", "-b", "notes"]);
-    std::fs::write(clone.join("NOTES.md"), "incident notes\n").expect("write");
-    git(&clone, &["add", "NOTES.md"]);
-    git(&clone, &["commit", "-q", "-m", "Incident notes"]);
-    git(&clone, &["push", "-q", "origin", "notes"]);
+    w.fixture.push_branch(
+        "notes",
+        &[("NOTES.md", b"incident notes\n")],
+        "Incident notes",
+    );
     let notes = w
         .fake
         .open_mr_from_branch(GITOPS, w.alice, "notes", "main", "Incident notes");

@@ -17,7 +17,7 @@ use ferry::domain::{BotIdentity, UserId};
 use ferry::forge::{GitLabConfig, GitLabForge, HttpPolicy};
 use ferry::store::SqliteStore;
 use ferry::store::sqlite::SqliteOptions;
-use git_support::{Fixture, git};
+use git_support::Fixture;
 use secrecy::SecretString;
 use support::fake_gitlab::FakeGitLab;
 use support::gitlab_hooks::*;
@@ -100,12 +100,11 @@ async fn the_bot_is_recognised_by_the_id_gitlab_reports_not_by_the_configured_na
     let service = ferry::service::start(&config).await.expect("starts");
     let url = format!("http://{}/webhooks/gitlab", service.local_addr());
 
-    let clone = w.fixture.clone("person");
-    git(&clone, &["checkout", "-q", "-b", "notes"]);
-    std::fs::write(clone.join("NOTES.md"), "incident notes\n").expect("write");
-    git(&clone, &["add", "NOTES.md"]);
-    git(&clone, &["commit", "-q", "-m", "Incident notes"]);
-    git(&clone, &["push", "-q", "origin", "notes"]);
+    w.fixture.push_branch(
+        "notes",
+        &[("NOTES.md", b"incident notes\n")],
+        "Incident notes",
+    );
     let iid = w
         .fake
         .open_mr_from_branch(GITOPS, w.person, "notes", "main", "Incident notes");

@@ -4,25 +4,20 @@
 //! `mod git_support;` and `mod support;`.
 #![allow(dead_code)]
 
-use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use ferry::config::Config;
-use ferry::domain::{BotIdentity, CommitSha, MrIid, ProjectPath, UserId};
-use ferry::engine::{CsrSettings, Engine, EngineConfig, State as EngineState};
-use ferry::forge::{Forge, GitLabConfig, GitLabForge, HttpPolicy, MergeOptions, MergeOutcome};
-use ferry::gitops::{CommitSettings, Remote};
-use ferry::store::sqlite::SqliteOptions;
-use ferry::store::{SqliteStore, Store};
-use ferry::worker::{Bots, CommentCommands};
+use ferry::domain::{CommitSha, MrIid, ProjectPath};
+use ferry::engine::{CsrSettings, Engine};
+use ferry::forge::{Forge, GitLabConfig, GitLabForge, MergeOptions, MergeOutcome};
+use ferry::store::Store;
 use secrecy::SecretString;
 use serde_json::Value;
 
 use crate::git_support::{self, Fixture};
 use crate::support::fake_gitlab::FakeGitLab;
 use crate::support::gitlab_hooks::{Who, event_of, post};
+use crate::support::service;
 
 pub const GITOPS: &str = "eap/gitops";
 pub const SECRET: &str = "hook-secret";
@@ -60,24 +55,12 @@ pub fn gitops_repo(extra: impl FnOnce(&Path)) -> Fixture {
     })
 }
 
-pub fn http_policy() -> HttpPolicy {
-    HttpPolicy {
-        max_attempts: 3,
-        request_timeout: Duration::from_secs(5),
-        base_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
-        max_rate_limit_wait: Duration::from_secs(2),
-        requests_per_second: NonZeroU32::new(1000).expect("rate"),
-        burst: NonZeroU32::new(1000).expect("burst"),
-    }
-}
-
 /// The real GitLab adapter acting with `token` on the fake.
 pub fn adapter(fake: &FakeGitLab, token: &str) -> GitLabForge {
     GitLabForge::new(GitLabConfig {
         base_url: fake.base_url.clone(),
         token: SecretString::from(token.to_owned()),
-        policy: http_policy(),
+        policy: service::http_policy(),
     })
     .expect("adapter")
 }
@@ -103,46 +86,19 @@ pub async fn world(fixture: Fixture, csr: CsrSettings) -> World {
     fake.add_group_member("platform", alice, 30);
 
     let forge: Arc<dyn Forge> = Arc::new(adapter(&fake, TOKEN));
-    let data = fixture.dir.path().join("ferry");
-    std::fs::create_dir_all(&data).expect("data dir");
-    let mut config = Config::default();
-    config.server.listen = "127.0.0.1:0".parse().expect("address");
-    config.store.data_dir = data.clone();
-    config.workers.poll_interval_ms = 20;
-    config.workers.backoff_base_ms = 50;
-    config.workers.backoff_max_ms = 200;
+    let mut config = service::config(&fixture.dir.path().join("ferry"));
     config.forges.gitlab.enabled = true;
     config.forges.gitlab.secrets = vec![SecretString::from(SECRET.to_owned())];
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open_for_serve(&config.queue_path(), &SqliteOptions::from(&config.store))
-            .expect("store"),
-    );
-    let identity = BotIdentity {
-        user_id: Some(UserId(bot)),
-        username: "ferry-bot".into(),
-    };
-    let engine = Arc::new(
-        Engine::new(
-            EngineConfig {
-                gitops_project: ProjectPath::parse(GITOPS).expect("path"),
-                gitops_remote: Remote::local(&fixture.remote),
-                data_dir: data.clone(),
-                commit: CommitSettings::default(),
-                bot: identity.clone(),
-                csr,
-                templates: Default::default(),
-            },
-            forge,
-            EngineState::open(&data.join("engine.sqlite3")).expect("state"),
-        )
-        .with_comments(CommentCommands::new(
-            Arc::clone(&store),
-            Bots {
-                gitlab: identity.clone(),
-                github: identity,
-            },
-        )),
-    );
+    let store = service::store(&config);
+    let engine = Arc::new(service::engine(
+        GITOPS,
+        &fixture.remote,
+        &config,
+        forge,
+        &store,
+        bot,
+        csr,
+    ));
     let handler: Arc<dyn ferry::worker::Handler> = engine.clone();
     let running = ferry::server::start(&config, Arc::clone(&store), handler)
         .await

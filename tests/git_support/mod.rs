@@ -137,6 +137,21 @@ impl Fixture {
         git(&clone, &["rev-parse", "HEAD"]).trim().to_owned()
     }
 
+    /// Pushes a new branch from `main` with `files` written, in one commit, as a person does
+    /// before opening a merge request.
+    pub fn push_branch(&self, branch: &str, files: &[(&str, &[u8])], message: &str) {
+        let clone = self.clone(branch);
+        git(&clone, &["checkout", "-q", "-b", branch]);
+        for (path, content) in files {
+            let file = clone.join(path);
+            std::fs::create_dir_all(file.parent().expect("parent")).expect("dirs");
+            std::fs::write(file, content).expect("write");
+        }
+        git(&clone, &["add", "-A"]);
+        git(&clone, &["commit", "-q", "-m", message]);
+        git(&clone, &["push", "-q", "origin", branch]);
+    }
+
     /// `git show BRANCH:PATH` on the remote.
     pub fn show(&self, branch: &str, path: &str) -> String {
         git(&self.remote, &["show", &format!("{branch}:{path}")])

@@ -10,3 +10,4 @@ pub mod faults;
 pub mod github_hooks;
 pub mod gitlab_hooks;
 pub mod queue;
+pub mod service;
